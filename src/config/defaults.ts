@@ -1,0 +1,26 @@
+/**
+ * Every default of the gateway, in one place. The README's options table is checked
+ * against this object by a test (test/unit/config/readme-defaults.test.ts).
+ * The discovery document's defaults live beside its schema (`DOCUMENT_DEFAULTS`).
+ */
+export const DEFAULTS = {
+  listen: '0.0.0.0:8443',
+  metrics: {
+    /** Default for `serve`; library mode opens no listener unless one is set. */
+    listen: '0.0.0.0:9464',
+    defaultMetrics: true,
+  },
+  discovery: { enabled: true },
+  health: {
+    probe: { path: '/v1/health', intervalMs: 5000, timeoutMs: 2000, unhealthyThreshold: 3, healthyThreshold: 2 },
+    passive: { windowMs: 60000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2000 },
+  },
+  proxy: { timeoutMs: 30000, failFast: false, maxBodyBytes: null },
+  shutdown: { drainDelayMs: 5000, timeoutMs: 30000 },
+  logLevel: 'info',
+} as const;
+
+/** Body cap derived from the document: a message travels base64-encoded inside JSON. */
+export function defaultMaxBodyBytes(maxMessageSize: number): number {
+  return Math.ceil((maxMessageSize * 4) / 3) + 65536;
+}

@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { DiscoveryDocumentOptions, DocumentTemplate } from '../discovery/document';
+
+/** pino's level names, plus `silent`. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** An address to listen on: `"host:port"`, `":port"`, `"[::1]:port"` or a port number. */
+export type ListenAddress = string | number;
+
+/** Active probing of the upstream (SPEC §4). */
+export interface ProbeOptions {
+  /** Path probed on the upstream. @default "/v1/health" */
+  path?: string;
+  /** Time between probes, with ±10 % jitter. @default 5000 */
+  intervalMs?: number;
+  /** A probe without an answer by then is a failure. @default 2000 */
+  timeoutMs?: number;
+  /** Consecutive failures that make the upstream `unhealthy`. @default 3 */
+  unhealthyThreshold?: number;
+  /** Consecutive successes needed to leave `unhealthy`. @default 2 */
+  healthyThreshold?: number;
+}
+
+/** Health judged from the proxied traffic itself (SPEC §4). */
+export interface PassiveOptions {
+  /** Sliding window length. @default 60000 */
+  windowMs?: number;
+  /** Fewer requests than this in the window say nothing. @default 20 */
+  minRequests?: number;
+  /** Share of upstream-origin failures at or above which the upstream is `degraded`. @default 0.1 */
+  errorRate?: number;
+  /** Upstream p95 latency above which the upstream is `degraded`. @default 2000 */
+  p95LatencyMs?: number;
+}
+
+/**
+ * Options of `createGateway()` and `startServer()`; the same keys a configuration file
+ * holds (SPEC §2). Only `upstream` and `discovery.document.server_name` are required.
+ */
+export interface GatewayOptions {
+  /** http(s) URL of the Cryptid server, an origin without path (`http://127.0.0.1:8008`). */
+  upstream: string;
+  /** `serve` only: where HTTPS is served. @default "0.0.0.0:8443" */
+  listen?: ListenAddress;
+  /** The certificate the public side serves. `serve` needs both; `cert` alone gives the fingerprint. */
+  tls?: {
+    /** PEM file; the first certificate is the leaf. */
+    cert?: string;
+    /** PEM private key file matching `cert`. */
+    key?: string;
+  };
+  metrics?: {
+    /**
+     * Private listener for `/metrics`, `/livez`, `/readyz`; `false` turns it off.
+     * @default "0.0.0.0:9464" for `serve`; off in library mode
+     */
+    listen?: ListenAddress | false;
+    /** Export `process_*` and `nodejs_*` metrics. @default true */
+    defaultMetrics?: boolean;
+  };
+  discovery: {
+    /** `false` answers 404 `ENDPOINT_NOT_FOUND`. @default true */
+    enabled?: boolean;
+    /** The published document; protocol field names. */
+    document: DiscoveryDocumentOptions;
+  };
+  health?: {
+    /** Reported as `version` by `/v1/health`. @default the package version */
+    version?: string;
+    probe?: ProbeOptions;
+    passive?: PassiveOptions;
+  };
+  proxy?: {
+    /** No response headers from the upstream by then: 504. @default 30000 */
+    timeoutMs?: number;
+    /** While `unhealthy`, answer 503 without contacting the upstream. @default false */
+    failFast?: boolean;
+    /** Request body cap; `null` derives it from `max_message_size`. @default null */
+    maxBodyBytes?: number | null;
+  };
+  shutdown?: {
+    /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
+    drainDelayMs?: number;
+    /** Then give in-flight requests up to this long. @default 30000 */
+    timeoutMs?: number;
+  };
+  /** @default "info" */
+  logLevel?: LogLevel;
+  /** Library only: a pino logger to log through (default: a new one at `logLevel`). */
+  logger?: Logger;
+  /** Library only: a prom-client registry to register the gateway's metrics in. */
+  registry?: Registry;
+}
+
+/** A parsed listen address. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Options after validation and defaults: what the inner modules take. */
+export interface ResolvedConfig {
+  /** The upstream origin, e.g. `http://127.0.0.1:8008`. */
+  upstream: URL;
+  listen: HostPort;
+  tls: { cert: string | undefined; key: string | undefined };
+  metrics: { listen: HostPort | false; defaultMetrics: boolean };
+  discovery: { enabled: boolean; document: DocumentTemplate };
+  health: {
+    version: string;
+    probe: Required<ProbeOptions>;
+    passive: Required<PassiveOptions>;
+  };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number };
+  shutdown: { drainDelayMs: number; timeoutMs: number };
+  logLevel: LogLevel;
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
+import { ConfigError, type ConfigProblem } from '../errors';
+import { PACKAGE_VERSION } from '../version';
+import { DEFAULTS, defaultMaxBodyBytes } from './defaults';
+import { parseListenAddress } from './listen-address';
+import type { HostPort, ResolvedConfig } from './options';
+import { configSchema, type ParsedConfig } from './schema';
+
+/** Where the configuration is used: `serve` needs a certificate and key and opens the metrics listener by default. */
+export type ConfigMode = 'library' | 'serve';
+
+/** A resolved configuration with the TLS material it names, read and checked. */
+export interface LoadedConfig {
+  readonly config: ResolvedConfig;
+  readonly tls: TlsMaterial | undefined;
+}
+
+/**
+ * Validates options once and fills every default. Reports every problem together in one
+ * `ConfigError` (schema problems and certificate problems alike).
+ */
+export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
+  const parsed = configSchema.safeParse(input, { reportInput: true });
+  const problems: ConfigProblem[] = parsed.success ? [] : parsed.error.issues.flatMap(toProblems);
+
+  const raw = (isRecord(input) && isRecord(input.tls) ? input.tls : {}) as { cert?: unknown; key?: unknown };
+  const certPath = typeof raw.cert === 'string' && raw.cert !== '' ? raw.cert : undefined;
+  const keyPath = typeof raw.key === 'string' && raw.key !== '' ? raw.key : undefined;
+  if (mode === 'serve') {
+    if (!certPath) problems.push({ path: 'tls.cert', message: 'required for serve: a PEM certificate file (missing)' });
+    if (!keyPath) problems.push({ path: 'tls.key', message: 'required for serve: a PEM private key file (missing)' });
+  } else if (keyPath && !certPath) {
+    problems.push({ path: 'tls.cert', message: 'required when tls.key is given (missing)' });
+  }
+
+  let tls: TlsMaterial | undefined;
+  if (certPath) {
+    try {
+      tls = loadTlsMaterial(certPath, keyPath);
+    } catch (err) {
+      if (!(err instanceof TlsMaterialError)) throw err;
+      problems.push({ path: err.file === certPath ? 'tls.cert' : 'tls.key', message: err.message });
+    }
+  }
+
+  const literal = parsed.success ? parsed.data.discovery.document.certificate_fingerprint : undefined;
+  if (tls && literal !== undefined && literal !== tls.fingerprint) {
+    problems.push({
+      path: 'discovery.document.certificate_fingerprint',
+      message: `does not match tls.cert, whose fingerprint is ${tls.fingerprint}: leave it out to have it computed (got "${literal}")`,
+    });
+  }
+  if (parsed.success && !certPath && literal === undefined) {
+    problems.push({
+      path: 'discovery.document.certificate_fingerprint',
+      message: 'required when tls.cert is not set: give tls.cert (the fingerprint is computed) or the fingerprint literally (missing)',
+    });
+  }
+
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return { config: finish(parsed.data, mode), tls };
+}
+
+function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
+  const metricsListen = p.metrics.listen ?? (mode === 'serve' ? DEFAULTS.metrics.listen : false);
+  return {
+    upstream: new URL(p.upstream),
+    listen: hostPort(p.listen),
+    tls: { cert: p.tls.cert, key: p.tls.key },
+    metrics: { listen: metricsListen === false ? false : hostPort(metricsListen), defaultMetrics: p.metrics.defaultMetrics },
+    discovery: { enabled: p.discovery.enabled, document: p.discovery.document as ResolvedConfig['discovery']['document'] },
+    health: { version: p.health.version ?? PACKAGE_VERSION, probe: p.health.probe, passive: p.health.passive },
+    proxy: {
+      timeoutMs: p.proxy.timeoutMs,
+      failFast: p.proxy.failFast,
+      maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
+    },
+    shutdown: p.shutdown,
+    logLevel: p.logLevel,
+  };
+}
+
+function hostPort(value: string | number): HostPort {
+  const parsed = parseListenAddress(value);
+  // The schema has already refused anything that does not parse.
+  if (typeof parsed === 'string') throw new Error(parsed);
+  return parsed;
+}
+
+function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(issue.path);
+    const hint = known ? ` (expected one of: ${known.join(', ')})` : '';
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key${hint}` }));
+  }
+  const input = (issue as { input?: unknown }).input;
+  const got = input === undefined ? 'missing' : `got ${describe(input)}`;
+  return [{ path, message: `${issue.message} (${got})` }];
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+function describe(value: unknown): string {
+  if (isRecord(value)) return 'an object';
+  if (Array.isArray(value)) return 'an array';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Keys the schema knows at a path, for "did you mean" hints on unknown keys. */
+function knownKeys(path: readonly PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType = configSchema;
+  for (const key of [...path, undefined]) {
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) return undefined;
+    if (key === undefined) return Object.keys(schema.shape);
+    const next = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    if (!next) return undefined;
+    schema = next;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

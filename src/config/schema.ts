@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { configuredDocumentSchema } from '../discovery/document';
+import { DEFAULTS } from './defaults';
+import { parseListenAddress } from './listen-address';
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+const nonNegativeInt = z.number({ error: 'expected an integer ≥ 0' }).int('expected an integer ≥ 0').nonnegative('expected an integer ≥ 0');
+const bool = z.boolean({ error: 'expected true or false' });
+
+const listenAddress = z
+  .union([z.string(), z.number()], { error: 'expected "host:port" or a port number' })
+  .superRefine((value, ctx) => {
+    const parsed = parseListenAddress(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  });
+
+const upstreamUrl = z.string({ error: 'expected an http(s) URL such as "http://127.0.0.1:8008"' }).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected an http(s) URL such as "http://127.0.0.1:8008"' });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http: or https: URL, got ${url.protocol}` });
+  }
+  // Cryptid routes start at "/" (no path prefix), so the upstream is an origin.
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'expected an origin without path, query or fragment (Cryptid has no path prefix)' });
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'expected no credentials in the URL' });
+  }
+});
+
+const filePath = z.string({ error: 'expected a file path' }).min(1, 'expected a file path');
+
+const probePath = z
+  .string({ error: 'expected a path starting with "/"' })
+  .regex(/^\/[^\s#]*$/, 'expected a path starting with "/"');
+
+/**
+ * The configuration schema shared by library options, files, environment and flags
+ * (SPEC §2). Strict objects: an unknown key is an error, which catches typos.
+ * Defaults come from `DEFAULTS`; mode-dependent ones (metrics.listen) are filled in resolve.
+ */
+export const configSchema = z.strictObject({
+  upstream: upstreamUrl,
+  listen: listenAddress.default(DEFAULTS.listen),
+  tls: z.strictObject({ cert: filePath.optional(), key: filePath.optional() }).default({}),
+  metrics: z
+    .strictObject({
+      listen: z.union([z.literal(false), listenAddress], { error: 'expected "host:port", a port number or false' }).optional(),
+      defaultMetrics: bool.default(DEFAULTS.metrics.defaultMetrics),
+    })
+    .default({ defaultMetrics: DEFAULTS.metrics.defaultMetrics }),
+  discovery: z.strictObject(
+    {
+      enabled: bool.default(DEFAULTS.discovery.enabled),
+      document: configuredDocumentSchema,
+    },
+    { error: 'expected an object with a "document" (server_name is required)' },
+  ),
+  health: z
+    .strictObject({
+      version: z.string({ error: 'expected a version string' }).min(1, 'expected a version string').optional(),
+      probe: z
+        .strictObject({
+          path: probePath.default(DEFAULTS.health.probe.path),
+          intervalMs: positiveInt.default(DEFAULTS.health.probe.intervalMs),
+          timeoutMs: positiveInt.default(DEFAULTS.health.probe.timeoutMs),
+          unhealthyThreshold: positiveInt.default(DEFAULTS.health.probe.unhealthyThreshold),
+          healthyThreshold: positiveInt.default(DEFAULTS.health.probe.healthyThreshold),
+        })
+        .default({ ...DEFAULTS.health.probe }),
+      passive: z
+        .strictObject({
+          windowMs: positiveInt.default(DEFAULTS.health.passive.windowMs),
+          minRequests: positiveInt.default(DEFAULTS.health.passive.minRequests),
+          errorRate: z
+            .number({ error: 'expected a share between 0 and 1' })
+            .gt(0, 'expected a share between 0 (exclusive) and 1')
+            .lte(1, 'expected a share between 0 (exclusive) and 1')
+            .default(DEFAULTS.health.passive.errorRate),
+          p95LatencyMs: positiveInt.default(DEFAULTS.health.passive.p95LatencyMs),
+        })
+        .default({ ...DEFAULTS.health.passive }),
+    })
+    .default({ probe: { ...DEFAULTS.health.probe }, passive: { ...DEFAULTS.health.passive } }),
+  proxy: z
+    .strictObject({
+      timeoutMs: positiveInt.default(DEFAULTS.proxy.timeoutMs),
+      failFast: bool.default(DEFAULTS.proxy.failFast),
+      maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
+    })
+    .default({ ...DEFAULTS.proxy }),
+  shutdown: z
+    .strictObject({
+      drainDelayMs: nonNegativeInt.default(DEFAULTS.shutdown.drainDelayMs),
+      timeoutMs: nonNegativeInt.default(DEFAULTS.shutdown.timeoutMs),
+    })
+    .default({ ...DEFAULTS.shutdown }),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default(DEFAULTS.logLevel),
+});
+
+export type ParsedConfig = z.output<typeof configSchema>;

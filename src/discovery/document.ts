@@ -1,0 +1,158 @@
+import semver from 'semver';
+import { z } from 'zod';
+
+/**
+ * The discovery document served at `/.well-known/cryptid`
+ * (server-discovery page, "Server Capabilities"). Field names are the protocol's own.
+ * Fields this version does not know (a future `websocket` section, say) are kept as given.
+ */
+export interface DiscoveryDocument {
+  /** Cryptid protocol version the server implements (semantic versioning, e.g. `"1.0"`). */
+  protocol_version: string;
+  /** The server's canonical domain name; must match DNS. */
+  server_name: string;
+  /** Whether the server accepts federated messages at `/federation/v1/*`. */
+  federation_enabled: boolean;
+  /** Features the server implements; always contains `mls_messaging`. */
+  supported_features: string[];
+  /** Rate limits the server enforces; clients SHOULD respect them. */
+  rate_limits: RateLimits;
+  /** Message size and retention limits. */
+  message_limits: MessageLimits;
+  /** `sha256:` + 64 lower-case hex of SHA-256 over the DER of the server's TLS leaf certificate. */
+  certificate_fingerprint: string;
+  /** Future protocol fields, published as given. */
+  [extra: string]: unknown;
+}
+
+/** `rate_limits` of the discovery document; extra limits (e.g. InfoPackage uploads) are allowed. */
+export interface RateLimits {
+  federated_messages_per_minute: number;
+  announcements_per_hour: number;
+  [limit: string]: number;
+}
+
+/** `message_limits` of the discovery document. */
+export interface MessageLimits {
+  /** Maximum message size in bytes. */
+  max_message_size: number;
+  /** Days an unacknowledged message is kept. */
+  max_retention_days: number;
+  [limit: string]: number;
+}
+
+/** The document's defaults: those of the published example (extended form's features). */
+export const DOCUMENT_DEFAULTS = {
+  protocol_version: '1.0',
+  federation_enabled: true,
+  supported_features: ['mls_messaging', 'websocket_streaming', 'offline_queuing'],
+  rate_limits: { federated_messages_per_minute: 1000, announcements_per_hour: 24 },
+  message_limits: { max_message_size: 10485760, max_retention_days: 30 },
+} as const;
+
+export const FINGERPRINT_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+// RFC 1123 labels, lower case only: the document's name is compared byte for byte with DNS names.
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const FQDN_PATTERN = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
+
+/** True for a lower-case fully qualified domain name without port or trailing dot. */
+export function isFqdn(name: string): boolean {
+  return FQDN_PATTERN.test(name);
+}
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+
+export const protocolVersionField = z
+  .string({ error: 'expected a version string such as "1.0"' })
+  .refine((v) => semver.coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
+
+export const serverNameField = z
+  .string({ error: 'expected a domain name string' })
+  .refine(isFqdn, { message: 'expected a fully qualified domain name in lower case, without port or trailing dot (e.g. chat.example.com)' });
+
+export const featuresField = z
+  .array(z.string({ error: 'expected feature names as strings' }), { error: 'expected an array of feature names' })
+  .refine((f) => f.includes('mls_messaging'), { message: 'must contain "mls_messaging" (required by the protocol)' });
+
+export const fingerprintField = z
+  .string({ error: 'expected a string "sha256:<64 lower-case hex>"' })
+  .regex(FINGERPRINT_PATTERN, 'expected "sha256:" followed by 64 lower-case hex characters');
+
+const limitsError = { error: 'expected an object of positive integer limits' };
+
+const rateLimitsField = z
+  .object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError)
+  .catchall(positiveInt);
+const messageLimitsField = z
+  .object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError)
+  .catchall(positiveInt);
+
+const rd = DOCUMENT_DEFAULTS.rate_limits;
+const md = DOCUMENT_DEFAULTS.message_limits;
+const rateLimitsWithDefaults = z
+  .object(
+    {
+      federated_messages_per_minute: positiveInt.default(rd.federated_messages_per_minute),
+      announcements_per_hour: positiveInt.default(rd.announcements_per_hour),
+    },
+    limitsError,
+  )
+  .catchall(positiveInt);
+const messageLimitsWithDefaults = z
+  .object(
+    { max_message_size: positiveInt.default(md.max_message_size), max_retention_days: positiveInt.default(md.max_retention_days) },
+    limitsError,
+  )
+  .catchall(positiveInt);
+
+/**
+ * The document as a server must publish it, every field present: what a client accepts
+ * (SPEC §7 uses the same rules as the server side).
+ */
+export const publishedDocumentSchema = z.looseObject({
+  protocol_version: protocolVersionField,
+  server_name: serverNameField,
+  federation_enabled: z.boolean({ error: 'expected true or false' }),
+  supported_features: featuresField,
+  rate_limits: rateLimitsField,
+  message_limits: messageLimitsField,
+  certificate_fingerprint: fingerprintField,
+});
+
+/**
+ * The `discovery.document` block of the configuration: defaults filled in,
+ * `server_name` required, the fingerprint optional (computed from `tls.cert` otherwise).
+ */
+export const configuredDocumentSchema = z.looseObject({
+  protocol_version: protocolVersionField.default(DOCUMENT_DEFAULTS.protocol_version),
+  server_name: serverNameField,
+  federation_enabled: z.boolean({ error: 'expected true or false' }).default(DOCUMENT_DEFAULTS.federation_enabled),
+  supported_features: featuresField.default(() => [...DOCUMENT_DEFAULTS.supported_features]),
+  rate_limits: rateLimitsWithDefaults.default(() => ({ ...rd })),
+  message_limits: messageLimitsWithDefaults.default(() => ({ ...md })),
+  certificate_fingerprint: fingerprintField.optional(),
+});
+
+/** The configured document before the fingerprint is known. */
+export type DocumentTemplate = Omit<DiscoveryDocument, 'certificate_fingerprint'> & { certificate_fingerprint?: string };
+
+/** Input form of the `discovery.document` block: only `server_name` is required. */
+export interface DiscoveryDocumentOptions {
+  /** @default "1.0" */
+  protocol_version?: string;
+  /** The server's public DNS name, e.g. `chat.example.com`. Required. */
+  server_name: string;
+  /** @default true */
+  federation_enabled?: boolean;
+  /** @default ["mls_messaging", "websocket_streaming", "offline_queuing"] */
+  supported_features?: string[];
+  /** @default { federated_messages_per_minute: 1000, announcements_per_hour: 24 } */
+  rate_limits?: Partial<RateLimits>;
+  /** @default { max_message_size: 10485760, max_retention_days: 30 } */
+  message_limits?: Partial<MessageLimits>;
+  /** Given literally instead of computed from `tls.cert`. */
+  certificate_fingerprint?: string;
+  /** Future protocol fields, published as given. */
+  [extra: string]: unknown;
+}

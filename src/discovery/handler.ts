@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { writeError } from '../http/json-error';
+import type { DiscoveryDocument, DocumentTemplate } from './document';
+
+/** The path the protocol publishes discovery at (RFC 8615 well-known URI). */
+export const DISCOVERY_PATH = '/.well-known/cryptid';
+
+const CORS = { 'access-control-allow-origin': '*' } as const;
+const ALLOW = { allow: 'GET, HEAD', ...CORS } as const;
+
+/** The prepared 200 answer: body, ETag and headers, built once per change of the document. */
+interface Prepared {
+  readonly document: DiscoveryDocument;
+  readonly body: Buffer;
+  readonly etag: string;
+  readonly headers: OutgoingHttpHeaders;
+  readonly notModifiedHeaders: OutgoingHttpHeaders;
+}
+
+/**
+ * Serves `GET /.well-known/cryptid` (SPEC §3). The document, its bytes, ETag and headers
+ * are built when the document or the certificate changes, never per request.
+ */
+export class DiscoveryEndpoint {
+  private prepared: Prepared;
+
+  /**
+   * @param template the configured document
+   * @param enabled `false` answers 404 `ENDPOINT_NOT_FOUND`
+   * @param fingerprint the serving certificate's fingerprint, or undefined to use the template's literal one
+   * @param isAvailable answers false while shutting down or while the upstream is unhealthy (503)
+   */
+  constructor(
+    private readonly template: DocumentTemplate,
+    private readonly enabled: boolean,
+    fingerprint: string | undefined,
+    private readonly isAvailable: () => boolean,
+  ) {
+    this.prepared = this.prepare(fingerprint);
+  }
+
+  /** The document as currently published. */
+  get document(): DiscoveryDocument {
+    return this.prepared.document;
+  }
+
+  /** The current strong ETag. */
+  get etag(): string {
+    return this.prepared.etag;
+  }
+
+  /** Publishes a new certificate fingerprint (after a certificate rotation). */
+  setFingerprint(fingerprint: string): void {
+    if (fingerprint !== this.prepared.document.certificate_fingerprint) this.prepared = this.prepare(fingerprint);
+  }
+
+  /** Answers a request for the discovery path. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method;
+    const head = method === 'HEAD';
+    if (method !== 'GET' && !head) return writeError(res, 'methodNotAllowed', ALLOW);
+    if (!this.enabled) return writeError(res, 'discoveryDisabled', CORS, head);
+    if (!this.isAvailable()) return writeError(res, 'unavailable', CORS, head);
+    const p = this.prepared;
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && etagMatches(inm, p.etag)) {
+      res.writeHead(304, p.notModifiedHeaders);
+      res.end();
+      return;
+    }
+    res.writeHead(200, p.headers);
+    res.end(head ? undefined : p.body);
+  }
+
+  private prepare(fingerprint: string | undefined): Prepared {
+    const certificate_fingerprint = fingerprint ?? this.template.certificate_fingerprint;
+    if (certificate_fingerprint === undefined) throw new Error('no certificate fingerprint to publish');
+    // The fingerprint goes last, as in the published examples.
+    const { certificate_fingerprint: _literal, ...rest } = this.template;
+    const document = { ...rest, certificate_fingerprint } as DiscoveryDocument;
+    const body = Buffer.from(JSON.stringify(document));
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+    const common = { etag, 'cache-control': 'public, max-age=3600', ...CORS };
+    return {
+      document,
+      body,
+      etag,
+      headers: { 'content-type': 'application/json', 'content-length': body.length, ...common },
+      notModifiedHeaders: common,
+    };
+  }
+}
+
+/** `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored, `*` matches. */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return (t.startsWith('W/') ? t.slice(2) : t) === etag;
+  });
+}
