@@ -58,10 +58,11 @@ export const configSchema = z.strictObject({
   discovery: z.strictObject(
     {
       enabled: bool.default(DEFAULTS.discovery.enabled),
-      document: configuredDocumentSchema,
+      // prefault: a missing block is parsed as {}, so the report names server_name itself.
+      document: configuredDocumentSchema.prefault(() => ({}) as z.input<typeof configuredDocumentSchema>),
     },
     { error: 'expected an object with a "document" (server_name is required)' },
-  ),
+  ).prefault({}),
   health: z
     .strictObject({
       version: z.string({ error: 'expected a version string' }).min(1, 'expected a version string').optional(),

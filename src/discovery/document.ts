@@ -68,7 +68,7 @@ export const protocolVersionField = z
   .refine((v) => semver.coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
 
 export const serverNameField = z
-  .string({ error: 'expected a domain name string' })
+  .string({ error: 'expected the server\'s domain name, e.g. "chat.example.com"' })
   .refine(isFqdn, { message: 'expected a fully qualified domain name in lower case, without port or trailing dot (e.g. chat.example.com)' });
 
 export const featuresField = z

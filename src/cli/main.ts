@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { ConfigError } from '../errors';
+import { PACKAGE_VERSION } from '../version';
+import { UsageError } from './args';
+import { CHECK_CONFIG_USAGE, checkConfigCommand } from './check-config';
+import { DEMO_USAGE, startDemo } from './demo';
+import { FINGERPRINT_USAGE, fingerprintCommand } from './fingerprint';
+import { EXIT, type CliIo } from './io';
+import { SERVE_USAGE, startServeCommand } from './serve';
+
+const USAGE = `Usage: cryptid-gateway [COMMAND] [options]
+
+Commands:
+  serve                  run the HTTPS sidecar (the default)
+  demo                   run an example Cryptid server behind the gateway on https://localhost:8443
+  check-config FILE      validate a configuration file, list every problem
+  fingerprint CERT.pem   print a certificate's sha256: fingerprint
+
+Run "cryptid-gateway COMMAND --help" for a command's options.
+`;
+
+const COMMANDS = new Set(['serve', 'demo', 'check-config', 'fingerprint']);
+
+const USAGES: Record<string, string> = {
+  serve: SERVE_USAGE,
+  demo: DEMO_USAGE,
+  'check-config': CHECK_CONFIG_USAGE,
+  fingerprint: FINGERPRINT_USAGE,
+};
+
+/** A long-running command: resolves when it has stopped by itself. */
+interface Running {
+  shutdown(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The CLI: the only place that reads `process`, installs signal handlers or exits.
+ */
+async function main(argv: string[], io: CliIo): Promise<number | Running> {
+  const first = argv[0];
+  if (first === '--version' || first === '-v') {
+    io.stdout.write(`${PACKAGE_VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  // `serve` is the default command, so `cryptid-gateway --upstream …` works.
+  const command = first !== undefined && !first.startsWith('-') ? first : 'serve';
+  const args = command === first ? argv.slice(1) : argv;
+  if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command}`);
+  try {
+    switch (command) {
+      case 'check-config':
+        return await checkConfigCommand(args, io);
+      case 'fingerprint':
+        return await fingerprintCommand(args, io);
+      case 'demo': {
+        const running = await startDemo(args, io);
+        if (running === 'help') return help(io, command);
+        return running;
+      }
+      default: {
+        const running = await startServeCommand(args, io);
+        if (running === 'help') return help(io, command);
+        return running;
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`cryptid-gateway ${command}: ${err.message}\n\n${USAGES[command] ?? USAGE}`);
+      return EXIT.error;
+    }
+    throw err;
+  }
+}
+
+function help(io: CliIo, command: string): number {
+  io.stdout.write(USAGES[command] ?? USAGE);
+  return EXIT.ok;
+}
+
+/** Stops gracefully on the first SIGTERM/SIGINT, at once on the second. */
+function installSignalHandlers(running: Running): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    running.shutdown().then(
+      () => process.exit(EXIT.ok),
+      (err: unknown) => {
+        process.stderr.write(`cryptid-gateway: shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+
+main(process.argv.slice(2), io).then(
+  (result) => {
+    if (typeof result === 'number') process.exitCode = result;
+    else installSignalHandlers(result);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cryptid-gateway: ${err.message}\n`);
+      process.exit(EXIT.error);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`cryptid-gateway: ${err.message}\n\n${USAGE}`);
+      process.exit(EXIT.error);
+    }
+    process.stderr.write(`cryptid-gateway: ${(err as Error).message ?? String(err)}\n`);
+    process.exit(EXIT.unusable);
+  },
+);

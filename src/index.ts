@@ -1,0 +1,15 @@
+/**
+ * cryptid-gateway: a gateway in front of a Cryptid messaging server.
+ * The public surface, re-exported by name.
+ */
+export { createGateway } from './gateway';
+export type { Gateway, NextFunction } from './gateway';
+export { startServer } from './server/sidecar';
+export type { RunningServer, StartServerOptions } from './server/sidecar';
+export { ConfigError } from './errors';
+export type { ConfigProblem } from './errors';
+export { DEFAULTS } from './config/defaults';
+export type { GatewayOptions, ResolvedConfig, ProbeOptions, PassiveOptions, LogLevel, ListenAddress, HostPort } from './config/options';
+export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './discovery/document';
+export { DOCUMENT_DEFAULTS } from './discovery/document';
+export { fingerprintOfDer, fingerprintOfPem } from './discovery/fingerprint';

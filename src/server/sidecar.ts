@@ -1,0 +1,140 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { GatewayOptions, ResolvedConfig } from '../config/options';
+import { resolveConfig, type LoadedConfig } from '../config/resolve';
+import { ConfigError } from '../errors';
+import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
+import { createLogger, type Logger } from '../logger';
+import { certificateWarnings, type TlsMaterial } from '../tls/material';
+import { gracefulShutdown } from './shutdown';
+import { CertificateWatcher } from './tls-reload';
+
+/** A running sidecar: the HTTPS listener and the gateway behind it. */
+export interface RunningServer {
+  /** `https://host:port` of the public listener. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly gateway: Gateway;
+  /** The pair being served now (changes on rotation). */
+  readonly certificate: TlsMaterial;
+  /**
+   * The graceful stop of SPEC §8: shutting-down at once, traffic for `drainDelayMs`,
+   * then no new connections, in-flight requests get up to `timeoutMs`, tunnels close.
+   */
+  shutdown(): Promise<void>;
+  /** Stops at once: closes every connection and frees every timer. */
+  close(): Promise<void>;
+}
+
+/** Options of `startServer`: the gateway's options plus an optional logger. */
+export type StartServerOptions = GatewayOptions;
+
+/**
+ * Starts what `cryptid-gateway serve` runs: an HTTPS-only (TLS 1.3) listener in front of
+ * the gateway, reloading its certificate when the files change. Throws `ConfigError`
+ * listing every problem; never reads the environment or installs signal handlers.
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
+  }
+  const { logger: givenLogger, registry: _registry, ...rest } = options;
+  const loaded = resolveConfig(rest, 'serve');
+  const logger = givenLogger ?? createLogger(loaded.config.logLevel);
+  return startResolved(loaded, logger);
+}
+
+/** Starts the sidecar from an already resolved configuration (the CLI resolves first to report problems). */
+export async function startResolved(loaded: LoadedConfig, logger: Logger): Promise<RunningServer> {
+  const { config } = loaded;
+  const material = loaded.tls;
+  if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
+  const core = new GatewayCore(loaded, { logger });
+  const gateway = wrapGateway(core);
+  let current = material;
+
+  const server = createServer(
+    { cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3' },
+    (req, res) => core.handle(req, res),
+  );
+  server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
+  // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  warnAbout(material, logger);
+  const watcher = new CertificateWatcher({
+    certPath: config.tls.cert,
+    keyPath: config.tls.key,
+    current: material,
+    logger,
+    onChange: (next) => {
+      // The context and the published fingerprint change together; open connections keep theirs.
+      server.setSecureContext({ cert: next.certPem, key: next.keyPem!, minVersion: 'TLSv1.3' });
+      core.certificateChanged(next);
+      current = next;
+      logger.info({ event: 'tls_reloaded', fingerprint: next.fingerprint, notAfter: next.leaf.validTo }, 'certificate reloaded');
+      warnAbout(next, logger);
+    },
+  });
+
+  try {
+    server.listen(config.listen.port, config.listen.host);
+    await once(server, 'listening');
+  } catch (err) {
+    await core.close();
+    throw listenError(err, config);
+  }
+  watcher.start();
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `https://${host}:${address.port}`;
+  logger.info({ event: 'listening', url, upstream: config.upstream.origin, fingerprint: current.fingerprint }, 'cryptid-gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceful: boolean): Promise<void> => {
+    stopping ??= (async () => {
+      watcher.stop();
+      if (graceful) await gracefulShutdown(server, core, config.shutdown, logger);
+      else {
+        core.beginShutdown();
+        server.close();
+        server.closeAllConnections();
+        await core.close();
+      }
+    })();
+    return stopping;
+  };
+
+  return {
+    url,
+    port: address.port,
+    server,
+    gateway,
+    get certificate() {
+      return current;
+    },
+    shutdown: () => stop(true),
+    close: () => stop(false),
+  };
+}
+
+function warnAbout(material: TlsMaterial, logger: Logger): void {
+  for (const warning of certificateWarnings(material, Date.now())) {
+    logger.warn({ event: 'tls_warning', notAfter: material.leaf.validTo }, warning);
+  }
+}
+
+function listenError(err: unknown, config: ResolvedConfig): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${config.listen.host}:${config.listen.port}`;
+  if (code === 'EADDRINUSE') return new ConfigError([{ path: 'listen', message: `${where} is already in use` }], { cause: err });
+  if (code === 'EACCES') return new ConfigError([{ path: 'listen', message: `no permission to listen on ${where}` }], { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new ConfigError([{ path: 'listen', message: `${config.listen.host} is not an address of this machine` }], { cause: err });
+  return err instanceof Error ? err : new Error(String(err));
+}
