@@ -13,3 +13,36 @@ export type { GatewayOptions, ResolvedConfig, ProbeOptions, PassiveOptions, LogL
 export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './discovery/document';
 export { DOCUMENT_DEFAULTS } from './discovery/document';
 export { fingerprintOfDer, fingerprintOfPem } from './discovery/fingerprint';
+
+// The client side of discovery (SPEC §7), also reachable as `cryptid-gateway/client`.
+export {
+  discover,
+  checkHealth,
+  DiscoveryClient,
+  CLIENT_DEFAULTS,
+  isCompatible,
+  DiscoveryError,
+  isDiscoveryError,
+  MemoryTofuStore,
+  FileTofuStore,
+  checkPin,
+  TokenBucket,
+  ServerRateLimiter,
+  pinnedServerIdentity,
+} from './client';
+export type {
+  DiscoverOptions,
+  DiscoveryResult,
+  CacheInfo,
+  HealthReport,
+  HealthOptions,
+  DiscoveryClientOptions,
+  Capabilities,
+  ServerChoice,
+  ServerRequirements,
+  RejectedCandidate,
+  DiscoveryErrorCode,
+  TofuStore,
+  KnownServer,
+  PinStatus,
+} from './client';

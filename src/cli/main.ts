@@ -4,6 +4,7 @@ import { PACKAGE_VERSION } from '../version';
 import { UsageError } from './args';
 import { CHECK_CONFIG_USAGE, checkConfigCommand } from './check-config';
 import { DEMO_USAGE, startDemo } from './demo';
+import { discoverCommand } from './discover';
 import { FINGERPRINT_USAGE, fingerprintCommand } from './fingerprint';
 import { EXIT, type CliIo } from './io';
 import { SERVE_USAGE, startServeCommand } from './serve';
@@ -15,11 +16,12 @@ Commands:
   demo                   run an example Cryptid server behind the gateway on https://localhost:8443
   check-config FILE      validate a configuration file, list every problem
   fingerprint CERT.pem   print a certificate's sha256: fingerprint
+  discover DOMAIN        discover a Cryptid server, check compatibility, pin its certificate
 
 Run "cryptid-gateway COMMAND --help" for a command's options.
 `;
 
-const COMMANDS = new Set(['serve', 'demo', 'check-config', 'fingerprint']);
+const COMMANDS = new Set(['serve', 'demo', 'check-config', 'fingerprint', 'discover']);
 
 const USAGES: Record<string, string> = {
   serve: SERVE_USAGE,
@@ -57,6 +59,8 @@ async function main(argv: string[], io: CliIo): Promise<number | Running> {
         return await checkConfigCommand(args, io);
       case 'fingerprint':
         return await fingerprintCommand(args, io);
+      case 'discover':
+        return await discoverCommand(args, io);
       case 'demo': {
         const running = await startDemo(args, io);
         if (running === 'help') return help(io, command);

@@ -51,7 +51,8 @@ export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
       message: `does not match tls.cert, whose fingerprint is ${tls.fingerprint}: leave it out to have it computed (got "${literal}")`,
     });
   }
-  if (parsed.success && !certPath && literal === undefined) {
+  const rawDocument = isRecord(input) && isRecord(input.discovery) && isRecord(input.discovery.document) ? input.discovery.document : {};
+  if (mode === 'library' && !certPath && rawDocument.certificate_fingerprint === undefined) {
     problems.push({
       path: 'discovery.document.certificate_fingerprint',
       message: 'required when tls.cert is not set: give tls.cert (the fingerprint is computed) or the fingerprint literally (missing)',

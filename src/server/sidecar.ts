@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { GatewayOptions, ResolvedConfig } from '../config/options';
@@ -10,8 +10,12 @@ import { certificateWarnings, type TlsMaterial } from '../tls/material';
 import { gracefulShutdown } from './shutdown';
 import { CertificateWatcher } from './tls-reload';
 
-/** A running sidecar: the HTTPS listener and the gateway behind it. */
-export interface RunningServer {
+/**
+ * A running sidecar: the HTTPS listener and the gateway behind it.
+ * Emits `'certificate'` (TlsMaterial) after a rotation was applied and
+ * `'certificateError'` (Error) when a changed pair was refused.
+ */
+export interface RunningServer extends EventEmitter {
   /** `https://host:port` of the public listener. */
   readonly url: string;
   readonly port: number;
@@ -53,6 +57,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
   if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
   const core = new GatewayCore(loaded, { logger });
   const gateway = wrapGateway(core);
+  const events = new EventEmitter();
   let current = material;
 
   const server = createServer(
@@ -73,6 +78,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
     keyPath: config.tls.key,
     current: material,
     logger,
+    onError: (err) => events.emit('certificateError', err),
     onChange: (next) => {
       // The context and the published fingerprint change together; open connections keep theirs.
       server.setSecureContext({ cert: next.certPem, key: next.keyPem!, minVersion: 'TLSv1.3' });
@@ -80,6 +86,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
       current = next;
       logger.info({ event: 'tls_reloaded', fingerprint: next.fingerprint, notAfter: next.leaf.validTo }, 'certificate reloaded');
       warnAbout(next, logger);
+      events.emit('certificate', next);
     },
   });
 
@@ -111,17 +118,15 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
     return stopping;
   };
 
-  return {
-    url,
-    port: address.port,
-    server,
-    gateway,
-    get certificate() {
-      return current;
-    },
-    shutdown: () => stop(true),
-    close: () => stop(false),
-  };
+  return Object.defineProperties(events, {
+    url: { value: url, enumerable: true },
+    port: { value: address.port, enumerable: true },
+    server: { value: server },
+    gateway: { value: gateway },
+    certificate: { get: () => current },
+    shutdown: { value: () => stop(true) },
+    close: { value: () => stop(false) },
+  }) as RunningServer;
 }
 
 function warnAbout(material: TlsMaterial, logger: Logger): void {

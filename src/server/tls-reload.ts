@@ -10,6 +10,8 @@ export interface CertificateWatcherOptions {
   readonly current: TlsMaterial;
   /** Called with a new, checked pair; the caller swaps the TLS context and the fingerprint together. */
   readonly onChange: (material: TlsMaterial) => void;
+  /** Called when a changed pair was refused (once per distinct problem). */
+  readonly onError?: (err: Error) => void;
   readonly logger: Logger;
   /** Wait this long after the last file event before reading, so both halves of a rotation land. @default 100 */
   readonly debounceMs?: number;
@@ -68,6 +70,7 @@ export class CertificateWatcher {
       if (message !== this.lastError) {
         this.lastError = message;
         this.options.logger.error({ event: 'tls_reload_failed', err: message }, 'certificate reload refused; still serving the previous certificate');
+        this.options.onError?.(err as Error);
       }
       return false;
     }

@@ -1,0 +1,188 @@
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { startServer, type RunningServer } from '../../src';
+import { fingerprintOfDer } from '../../src/discovery/fingerprint';
+import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
+import { testRequest } from '../helpers/http-request';
+import { captureLog } from '../helpers/log-capture';
+
+function startOn(certPath: string, keyPath: string, logger = captureLog().logger): Promise<RunningServer> {
+  return startServer({
+    upstream: 'http://127.0.0.1:9',
+    listen: '127.0.0.1:0',
+    tls: { cert: certPath, key: keyPath },
+    metrics: { listen: false },
+    discovery: { document: { server_name: 'chat.example.test' } },
+    shutdown: { drainDelayMs: 0, timeoutMs: 1000 },
+    logger,
+  });
+}
+
+describe('the HTTPS sidecar', () => {
+  let cert: TestCert;
+  let running: RunningServer;
+
+  beforeAll(async () => {
+    cert = makeCert();
+    running = await startOn(cert.certPath, cert.keyPath);
+  });
+  afterAll(async () => {
+    await running.close();
+    cert.cleanup();
+  });
+
+  it('publishes the fingerprint of the certificate a TLS client is actually shown', async () => {
+    const res = await testRequest(`${running.url}/.well-known/cryptid`, { ca: cert.cert });
+    expect(res.status).toBe(200);
+    const published = (res.json as { certificate_fingerprint: string }).certificate_fingerprint;
+    expect(published).toBe(fingerprintOfDer(res.peerCertificateRaw!));
+    expect(published).toBe(opensslFingerprint(cert.certPath));
+  });
+
+  it('speaks TLS 1.3', async () => {
+    const socket = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert });
+    await once(socket, 'secureConnect');
+    expect(socket.getProtocol()).toBe('TLSv1.3');
+    socket.destroy();
+  });
+
+  it('refuses a client that offers only TLS 1.2', async () => {
+    const socket = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert, maxVersion: 'TLSv1.2' });
+    const [err] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toMatch(/ERR_SSL|EPROTO|ECONNRESET/);
+    socket.destroy();
+  });
+
+  it('has no plain-HTTP listener: HTTP on the port gets no HTTP answer', async () => {
+    await expect(testRequest(`http://127.0.0.1:${running.port}/.well-known/cryptid`)).rejects.toThrow();
+  });
+});
+
+describe('certificate rotation', () => {
+  it('follows a plain overwrite: new handshakes and the document change together, open connections stay', async () => {
+    const first = makeCert();
+    const second = makeCert();
+    const running = await startOn(first.certPath, first.keyPath);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: [first.cert, second.cert] });
+    try {
+      const before = await keepAliveGet(running, agent);
+      expect(before.fingerprint).toBe(opensslFingerprint(first.certPath));
+
+      const rotated = once(running, 'certificate');
+      copyFileSync(second.keyPath, first.keyPath);
+      copyFileSync(second.certPath, first.certPath);
+      await rotated;
+
+      // The kept-alive connection still works, on its original certificate.
+      const onOld = await keepAliveGet(running, agent);
+      expect(onOld.reused).toBe(true);
+      expect(onOld.peer).toBe(before.peer);
+      expect(onOld.fingerprint).toBe(opensslFingerprint(second.certPath));
+
+      const fresh = await testRequest(`${running.url}/.well-known/cryptid`, { ca: second.cert });
+      expect(fingerprintOfDer(fresh.peerCertificateRaw!)).toBe(opensslFingerprint(second.certPath));
+      expect((fresh.json as { certificate_fingerprint: string }).certificate_fingerprint).toBe(opensslFingerprint(second.certPath));
+    } finally {
+      agent.destroy();
+      await running.close();
+      first.cleanup();
+      second.cleanup();
+    }
+  });
+
+  it('follows the Kubernetes symlink swap of a mounted Secret', async () => {
+    const mount = makeCert();
+    const next = makeCert();
+    const secret = join(mount.dir, 'secret');
+    mkdirSync(join(secret, '..v1'), { recursive: true });
+    copyFileSync(mount.certPath, join(secret, '..v1', 'tls.crt'));
+    copyFileSync(mount.keyPath, join(secret, '..v1', 'tls.key'));
+    symlinkSync('..v1', join(secret, '..data'));
+    symlinkSync('..data/tls.crt', join(secret, 'tls.crt'));
+    symlinkSync('..data/tls.key', join(secret, 'tls.key'));
+    const running = await startOn(join(secret, 'tls.crt'), join(secret, 'tls.key'));
+    try {
+      expect(running.certificate.fingerprint).toBe(opensslFingerprint(mount.certPath));
+      mkdirSync(join(secret, '..v2'));
+      copyFileSync(next.certPath, join(secret, '..v2', 'tls.crt'));
+      copyFileSync(next.keyPath, join(secret, '..v2', 'tls.key'));
+      const rotated = once(running, 'certificate');
+      symlinkSync('..v2', join(secret, '..data_tmp'));
+      renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
+      await rotated;
+      const res = await testRequest(`${running.url}/.well-known/cryptid`, { ca: next.cert });
+      expect(fingerprintOfDer(res.peerCertificateRaw!)).toBe(opensslFingerprint(next.certPath));
+      expect(running.gateway.document.certificate_fingerprint).toBe(opensslFingerprint(next.certPath));
+    } finally {
+      await running.close();
+      mount.cleanup();
+      next.cleanup();
+    }
+  });
+
+  it('refuses a half-written or mismatched pair with a logged error and keeps serving the old one', async () => {
+    const first = makeCert();
+    const other = makeCert();
+    const log = captureLog();
+    const running = await startOn(first.certPath, first.keyPath, log.logger);
+    try {
+      const refused = once(running, 'certificateError');
+      writeFileSync(first.certPath, other.cert.slice(0, 100));
+      const [err] = (await refused) as [Error];
+      expect(err.message).toMatch(/not a PEM certificate/);
+      expect(log.lines.some((l) => l.event === 'tls_reload_failed')).toBe(true);
+
+      const mismatch = once(running, 'certificateError');
+      writeFileSync(first.certPath, other.cert);
+      const [err2] = (await mismatch) as [Error];
+      expect(err2.message).toMatch(/does not match/);
+
+      const res = await testRequest(`${running.url}/.well-known/cryptid`, { ca: first.cert });
+      expect(fingerprintOfDer(res.peerCertificateRaw!)).toBe(running.certificate.fingerprint);
+      expect((res.json as { certificate_fingerprint: string }).certificate_fingerprint).toBe(running.certificate.fingerprint);
+      expect(running.certificate.leaf.subject).toBe('CN=localhost');
+    } finally {
+      await running.close();
+      first.cleanup();
+      other.cleanup();
+    }
+  });
+
+  it('warns at start that a self-signed certificate expiring soon is not for production', async () => {
+    const cert = makeCert({ days: 3 });
+    const log = captureLog();
+    const running = await startOn(cert.certPath, cert.keyPath, log.logger);
+    try {
+      const warnings = log.lines.filter((l) => l.event === 'tls_warning').map((l) => String(l.msg));
+      expect(warnings).toEqual([expect.stringMatching(/self-signed/), expect.stringMatching(/expires within 14 days/)]);
+    } finally {
+      await running.close();
+      cert.cleanup();
+    }
+  });
+});
+
+/** GET over a kept-alive agent; tells whether the socket was reused and which certificate it shows. */
+function keepAliveGet(running: RunningServer, agent: Agent): Promise<{ reused: boolean; peer: string; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${running.url}/.well-known/cryptid`, { agent, servername: 'localhost' }, (res) => {
+      const peer = fingerprintOfDer((res.socket as TLSSocket).getPeerCertificate().raw);
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        try {
+          const doc = JSON.parse(Buffer.concat(chunks).toString()) as { certificate_fingerprint: string };
+          resolve({ reused: req.reusedSocket, peer, fingerprint: doc.certificate_fingerprint });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
