@@ -1,0 +1,24 @@
+/** The client side of Cryptid discovery (SPEC §7): `cryptid-gateway/client`. */
+export { discover } from './discover';
+export type { DiscoverOptions, DiscoveryResult, CacheInfo } from './discover';
+export { checkHealth, HEALTH_PATH } from './health';
+export type { HealthReport, HealthStatus, HealthOptions } from './health';
+export { DiscoveryClient, CLIENT_DEFAULTS } from './discovery-client';
+export type { DiscoveryClientOptions, Capabilities, ServerChoice, UsableServer } from './discovery-client';
+export type { ServerRequirements, RejectedCandidate, RejectionReason } from './server-choice';
+export { CONNECTION_DEFAULTS, normalizeDomain } from './connection';
+export type { ConnectionOptions, Resolver } from './connection';
+export type { CaOption } from './https-get';
+export { isCompatible, majorOf, CLIENT_PROTOCOL_VERSION } from './compat';
+export { DiscoveryError, isDiscoveryError } from './errors';
+export type { DiscoveryErrorCode, DiscoveryErrorContext } from './errors';
+export { MemoryTofuStore } from './tofu-store';
+export type { TofuStore } from './tofu-store';
+export { FileTofuStore } from './file-tofu-store';
+export type { FileTofuStoreOptions, KnownServer } from './file-tofu-store';
+export { checkPin } from './pinning';
+export type { PinStatus, PinResult } from './pinning';
+export { TokenBucket, ServerRateLimiter, parseRateLimit } from './rate-limiter';
+export type { DocumentSource } from './rate-limiter';
+export type { DiscoveryDocument, RateLimits, MessageLimits } from '../discovery/document';
+export { pinnedServerIdentity } from './pinned-tls';
