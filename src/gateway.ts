@@ -6,8 +6,9 @@ import { resolveConfig, type LoadedConfig } from './config/resolve';
 import type { DiscoveryDocument } from './discovery/document';
 import { DISCOVERY_PATH, DiscoveryEndpoint } from './discovery/handler';
 import { ConfigError } from './errors';
-import { writeError } from './http/json-error';
 import { createLogger, type Logger } from './logger';
+import type { ProxyObserver } from './proxy/observer';
+import { ReverseProxy } from './proxy/reverse-proxy';
 import type { TlsMaterial } from './tls/material';
 
 /** Express-style continuation: called for requests the gateway leaves to the host app. */
@@ -39,6 +40,10 @@ export interface Gateway {
 /** Internal construction options: what `startServer` passes besides the user's configuration. */
 export interface GatewayInternals {
   readonly logger?: Logger | undefined;
+  /** Sees every proxied request and tunnel (health tracker, metrics). @default a no-op */
+  readonly proxyObserver?: ProxyObserver | undefined;
+  /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
+  readonly upstreamUnhealthy?: (() => boolean) | undefined;
 }
 
 /** The gateway's state and behaviour; `createGateway` wraps it in a callable middleware. */
@@ -46,6 +51,8 @@ export class GatewayCore extends EventEmitter {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
   readonly discovery: DiscoveryEndpoint;
+  /** HTTP forwarding and WebSocket tunnels to the upstream. */
+  readonly proxy: ReverseProxy;
   private shutdownStarted = false;
   private closed: Promise<void> | undefined;
 
@@ -60,25 +67,33 @@ export class GatewayCore extends EventEmitter {
       // Seam for the health tracker: discovery also answers 503 while the upstream is unhealthy.
       () => !this.shutdownStarted,
     );
+    this.proxy = new ReverseProxy(this.config, {
+      logger: this.logger,
+      observer: internals.proxyObserver,
+      upstreamUnhealthy: internals.upstreamUnhealthy,
+    });
   }
 
   get shuttingDown(): boolean {
     return this.shutdownStarted;
   }
 
-  /** Routes one request: the gateway's own endpoints, else the host app (or 404). */
-  handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
+  /**
+   * Routes one request: the gateway's own endpoints, everything else to the upstream.
+   * Mounted in Express (`app.use(gateway)`), the host app's routes declared before it
+   * answer first; `next` is never needed since every path is the upstream's.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, _next?: NextFunction): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === DISCOVERY_PATH) return this.discovery.handle(req, res);
-    if (next) return next();
-    writeError(res, 'notFound', undefined, req.method === 'HEAD');
+    this.proxy.web(req, res);
   }
 
-  /** WebSocket upgrades: refused until the proxy forwards them. */
-  upgrade(_req: IncomingMessage, socket: Duplex, _head: Buffer): void {
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  /** WebSocket upgrades, on any path: tunnelled to the upstream. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.proxy.upgrade(req, socket, head);
   }
 
   /** Publishes a rotated certificate's fingerprint. */
@@ -95,6 +110,7 @@ export class GatewayCore extends EventEmitter {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.beginShutdown();
+      await this.proxy.close();
       this.emit('close');
     })();
     return this.closed;

@@ -21,6 +21,8 @@ export const FAILURES = {
   tooLarge: { status: 413, error: 'MESSAGE_TOO_LARGE', message: 'Request body exceeds the maximum size', code: 4003 },
   /** `/federation/*` while the document says `federation_enabled: false`. */
   federationDisabled: { status: 403, error: 'FEDERATION_DISABLED', message: 'This server does not accept federation requests' },
+  /** An `Upgrade` request that is not a WebSocket handshake (`GET` with `Upgrade: websocket`). */
+  badUpgrade: { status: 400, error: 'UNSUPPORTED_UPGRADE', message: 'Only WebSocket upgrades are supported' },
 } as const satisfies Record<string, Failure>;
 
 /** One row of the failure table. */

@@ -1,4 +1,5 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { FAILURES, type Failure, type FailureKind } from './error-status';
 
 /** A failure's response, serialised once: the hot path only writes bytes. */
@@ -53,4 +54,21 @@ export function writeError(
   const prepared = PREPARED[kind];
   res.writeHead(prepared.status, extraHeaders ? { ...prepared.headers, ...extraHeaders } : prepared.headers);
   res.end(headOnly ? undefined : prepared.body);
+}
+
+/**
+ * The same error, written as a raw HTTP/1.1 response on a socket that was handed over for
+ * an upgrade (no `ServerResponse` exists there), then the socket is ended. Used when a
+ * WebSocket handshake cannot be tunnelled: the client gets an answer, never a hang.
+ */
+export function writeSocketError(socket: Duplex, kind: FailureKind): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const prepared = PREPARED[kind];
+  const lines = [`HTTP/1.1 ${prepared.status} ${STATUS_CODES[prepared.status] ?? ''}`];
+  for (const [name, value] of Object.entries(prepared.headers)) lines.push(`${name}: ${String(value)}`);
+  lines.push('connection: close', '', '');
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), prepared.body]));
 }

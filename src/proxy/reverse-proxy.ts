@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ResolvedConfig } from '../config/options';
+import type { Logger } from '../logger';
+import { createHttpProxy3Engine, type ProxyEngine } from './engine';
+import { createForwarder } from './forward';
+import { NOOP_OBSERVER, type ProxyObserver } from './observer';
+import { safeObserver } from './safe-observer';
+import { WebSocketProxy } from './websocket';
+
+/** The seams the gateway plugs the proxy into. */
+export interface ReverseProxyHooks {
+  readonly logger: Logger;
+  /** Sees every request outcome and tunnel (health tracker, metrics). @default a no-op */
+  readonly observer?: ProxyObserver | undefined;
+  /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
+  readonly upstreamUnhealthy?: (() => boolean) | undefined;
+  /** Another engine (benchmarks, tests). @default http-proxy-3 */
+  readonly engine?: ProxyEngine | undefined;
+}
+
+/** How long tunnels get to finish their closing handshake on `close()` before being cut. */
+const TUNNEL_CLOSE_GRACE_MS = 2000;
+
+/** The reverse proxy as a whole: HTTP forwarding and WebSocket tunnels to one upstream. */
+export class ReverseProxy {
+  private readonly engine: ProxyEngine;
+  private readonly websockets: WebSocketProxy;
+  private isClosed = false;
+  private closing: Promise<void> | undefined;
+  /** Forwards one HTTP request (node:http signature). */
+  readonly web: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
+    this.engine = hooks.engine ?? createHttpProxy3Engine(config.upstream);
+    const shared = {
+      engine: this.engine,
+      observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
+      logger: hooks.logger,
+      timeoutMs: config.proxy.timeoutMs,
+      failFast: config.proxy.failFast,
+      // `DocumentTemplate` is an Omit over an index signature, so the field reads as unknown.
+      federationEnabled: config.discovery.document.federation_enabled !== false,
+      upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
+      closed: () => this.isClosed,
+    };
+    this.web = createForwarder({ ...shared, maxBodyBytes: config.proxy.maxBodyBytes });
+    this.websockets = new WebSocketProxy(shared);
+  }
+
+  /** Tunnels an upgrade (node:http 'upgrade' signature). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.websockets.upgrade(req, socket, head);
+  }
+
+  /** WebSocket tunnels currently open. */
+  get openTunnels(): number {
+    return this.websockets.openTunnels;
+  }
+
+  /**
+   * Refuses new traffic (503), closes every tunnel with 1001 and frees the pooled upstream
+   * connections. Requests still in flight keep their connection until it closes.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.isClosed = true;
+      await this.websockets.closeAll(TUNNEL_CLOSE_GRACE_MS);
+      this.engine.close();
+    })();
+    return this.closing;
+  }
+}

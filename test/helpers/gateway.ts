@@ -1,0 +1,94 @@
+import { createServer, type Server } from 'node:http';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src';
+import { resolveConfig } from '../../src/config/resolve';
+import { GatewayCore, wrapGateway, type GatewayInternals } from '../../src/gateway';
+import type { ProxyObserver, RequestOutcome, UpgradeFailure } from '../../src/proxy/observer';
+import { closeServer, listenLocal } from './listen';
+
+/** The library-mode gateway the proxy tests run: `http.createServer(gateway)` plus the upgrade hook. */
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly server: Server;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly port: number;
+  /** Closes the server (and its connections), then the gateway. */
+  close(): Promise<void>;
+}
+
+/** Extra options on top of the minimal ones (upstream, server name, fingerprint, silent logs). */
+export type GatewayOverrides = Omit<Partial<GatewayOptions>, 'discovery'> & {
+  document?: Partial<GatewayOptions['discovery']['document']>;
+};
+
+/** Options typed as users write them. */
+export function gatewayOptions(upstream: string, overrides: GatewayOverrides = {}): GatewayOptions {
+  const { document, ...rest } = overrides;
+  return {
+    upstream,
+    discovery: {
+      document: { server_name: 'chat.example.test', certificate_fingerprint: `sha256:${'0'.repeat(64)}`, ...document },
+    },
+    logLevel: 'silent',
+    ...rest,
+  };
+}
+
+/**
+ * Starts a gateway in front of `upstream` on 127.0.0.1:0: through the public
+ * `createGateway`, or with `internals` (observer, fail-fast seam) the way the sidecar builds it.
+ */
+export async function startGateway(upstream: string, overrides: GatewayOverrides = {}, internals?: GatewayInternals): Promise<TestGateway> {
+  const options = gatewayOptions(upstream, overrides);
+  const gateway = internals ? wrapGateway(new GatewayCore(resolveConfig(options, 'library'), internals)) : createGateway(options);
+  const server = createServer(gateway);
+  server.on('upgrade', gateway.upgrade);
+  const port = await listenLocal(server);
+  return {
+    gateway,
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await closeServer(server);
+      await gateway.close();
+    },
+  };
+}
+
+/** A `ProxyObserver` that records every call, with a way to await the next one. */
+export class RecordingObserver implements ProxyObserver {
+  readonly outcomes: RequestOutcome[] = [];
+  readonly upgradeFailures: UpgradeFailure[] = [];
+  opened = 0;
+  closed = 0;
+  private waiters: (() => void)[] = [];
+
+  requestFinished(outcome: RequestOutcome): void {
+    this.outcomes.push(outcome);
+    this.wake();
+  }
+  tunnelOpened(): void {
+    this.opened++;
+    this.wake();
+  }
+  tunnelClosed(): void {
+    this.closed++;
+    this.wake();
+  }
+  upgradeFailed(reason: UpgradeFailure): void {
+    this.upgradeFailures.push(reason);
+    this.wake();
+  }
+
+  /** Resolves once `predicate` holds (checked after every call). */
+  async until(predicate: (o: this) => boolean): Promise<void> {
+    while (!predicate(this)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
