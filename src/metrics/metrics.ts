@@ -1,0 +1,395 @@
+import { STATUS_CODES, type Agent } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DOCUMENT_DEFAULTS } from '../discovery/document';
+import type { ProbeResultKind } from '../health/probe';
+import { HEALTH_STATUSES, type HealthStatus } from '../health/states';
+import type { UpstreamFailure } from '../proxy/failure';
+import type { Rejection } from '../proxy/observer';
+import { PACKAGE_VERSION } from '../version';
+import { ROUTES, type RouteLabel } from './routes';
+
+/**
+ * Every metric of the gateway (SPEC §6), declared once, here. Label values all come from
+ * closed sets, so the number of series is bounded whatever the traffic looks like.
+ */
+
+/** The upstream's health as the gateway reports it (SPEC §4): the `status` label values. */
+export const UPSTREAM_STATES: readonly HealthStatus[] = HEALTH_STATUSES;
+export type UpstreamState = HealthStatus;
+
+/** Outcome of one active probe (`degraded`: a success whose body says `degraded`): the `result` label values. */
+export const PROBE_RESULTS: readonly ProbeResultKind[] = ['success', 'degraded', 'failure'];
+export type ProbeResult = ProbeResultKind;
+
+// A Record over the proxy's union: adding a kind there fails to compile here until it is labelled.
+const UPSTREAM_FAILURE_KINDS: Record<UpstreamFailure, true> = {
+  refused: true,
+  reset: true,
+  timeout: true,
+  dns: true,
+  unreachable: true,
+  tls: true,
+  protocol: true,
+  other: true,
+};
+
+/** Why a proxied request got no answer from the upstream: the `reason` label values, the proxy's failure kinds. */
+export const UPSTREAM_ERROR_REASONS = Object.keys(UPSTREAM_FAILURE_KINDS) as readonly UpstreamFailure[];
+export type UpstreamErrorReason = UpstreamFailure;
+
+/** The `reason` label of each way the gateway answers a request itself instead of forwarding it (SPEC §5). */
+export const REJECT_LABELS: Readonly<Record<Rejection, string>> = {
+  tooLarge: 'body_too_large',
+  federationDisabled: 'federation_disabled',
+  failFast: 'fail_fast',
+  closed: 'shutting_down',
+};
+/** Every `reason` label value of the rejected-requests counter. */
+export const REJECT_REASONS: readonly string[] = Object.values(REJECT_LABELS);
+export type RejectReason = Rejection;
+
+/** Methods of RFC 9110 §9 and PATCH (RFC 5789); any other method is labelled `OTHER`. */
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
+
+/** States of the upstream keep-alive pool's sockets. */
+export const SOCKET_STATES = ['in_use', 'free'] as const;
+
+/**
+ * Request duration buckets, in seconds. A proxied request spans the upstream's own work:
+ * sub-millisecond for the gateway's own answers, tens of milliseconds for a typical
+ * send, seconds for a 14 MiB message body on a slow link, and up to `proxy.timeoutMs`
+ * (30 s by default) for a timeout. 2 s is the passive health check's p95 threshold, so
+ * that crossing it is visible from the histogram alone; 60 s catches a raised timeout.
+ */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
+];
+
+/** Probe duration buckets, in seconds: a probe is a small GET, aborted after `probe.timeoutMs` (2 s by default). */
+export const PROBE_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+/** The names of the gateway's own metrics, as exported. */
+export const METRIC_NAMES = {
+  requests: 'cryptid_gateway_http_requests_total',
+  requestDuration: 'cryptid_gateway_http_request_duration_seconds',
+  upstreamStatus: 'cryptid_gateway_upstream_status',
+  stateTransitions: 'cryptid_gateway_upstream_state_transitions_total',
+  probes: 'cryptid_gateway_upstream_probes_total',
+  probeDuration: 'cryptid_gateway_upstream_probe_duration_seconds',
+  upstreamErrors: 'cryptid_gateway_upstream_errors_total',
+  upstreamSockets: 'cryptid_gateway_upstream_sockets',
+  websocketConnections: 'cryptid_gateway_websocket_connections',
+  rejected: 'cryptid_gateway_rejected_requests_total',
+  certificateExpiry: 'cryptid_gateway_certificate_expiry_timestamp_seconds',
+  buildInfo: 'cryptid_gateway_build_info',
+} as const;
+
+/** Options of `GatewayMetrics`. */
+export interface GatewayMetricsOptions {
+  /** Registry to register in. @default a new registry of the gateway's own (never the global one) */
+  registry?: Registry;
+  /** Also export prom-client's `process_*` and `nodejs_*` metrics. @default true */
+  defaultMetrics?: boolean;
+  /** `version` label of `cryptid_gateway_build_info`. @default the package version */
+  version?: string;
+  /** `protocol_version` label of `cryptid_gateway_build_info`. @default "1.0" */
+  protocolVersion?: string;
+}
+
+type RequestLabel = 'method' | 'route' | 'status_code';
+
+/** The children of one (method, route, status_code) series, resolved once. */
+interface RequestSeries {
+  readonly count: Counter.Internal;
+  readonly duration: Histogram.Internal<RequestLabel>;
+}
+
+const METHOD_INDEX: ReadonlyMap<string, number> = new Map(METHODS.map((m, i) => [m, i]));
+const OTHER_METHOD = METHODS.length - 1;
+const ROUTE_INDEX: ReadonlyMap<string, number> = new Map(ROUTES.map((r, i) => [r, i]));
+const OTHER_ROUTE = ROUTE_INDEX.get('other') as number;
+
+/**
+ * `status_code` label values: every code Node knows by name keeps its number; another
+ * code in 100–599 becomes its class (`4xx`); anything else (0 for "no response") `other`.
+ */
+const STATUS_LABELS: readonly string[] = [
+  ...Object.keys(STATUS_CODES).filter((c) => Number(c) >= 100 && Number(c) <= 599),
+  '1xx',
+  '2xx',
+  '3xx',
+  '4xx',
+  '5xx',
+  'other',
+];
+const OTHER_STATUS = STATUS_LABELS.length - 1;
+/** Status code (0–599) → index into `STATUS_LABELS`. */
+const STATUS_SLOT: Uint16Array = (() => {
+  const slots = new Uint16Array(600).fill(OTHER_STATUS);
+  for (let code = 100; code <= 599; code++) {
+    const named = STATUS_LABELS.indexOf(String(code));
+    slots[code] = named === -1 ? STATUS_LABELS.indexOf(`${Math.floor(code / 100)}xx`) : named;
+  }
+  return slots;
+})();
+
+/**
+ * The gateway's metrics, and the only way the rest of the code records them. Recording
+ * on the request path is array arithmetic plus two cached prom-client children: no
+ * label objects or keys are built per request.
+ */
+export class GatewayMetrics {
+  /** The registry everything is registered in; serve it with `createMetricsHandler`. */
+  readonly registry: Registry;
+
+  private readonly requests: Counter<RequestLabel>;
+  private readonly requestDuration: Histogram<RequestLabel>;
+  /** Lazily filled: index = (method × routes + route) × statuses + status. */
+  private readonly series: (RequestSeries | undefined)[];
+
+  private readonly upstreamStatus: Gauge<'status'>;
+  private readonly statusChildren: readonly Gauge.Internal<'status'>[];
+  private readonly transitionChildren: readonly (readonly Counter.Internal[])[];
+  private readonly probes: Counter<'result'>;
+  private readonly probeChildren: ReadonlyMap<string, Counter.Internal>;
+  private readonly probeDuration: Histogram;
+  private readonly errorChildren: ReadonlyMap<string, Counter.Internal>;
+  private readonly rejectChildren: ReadonlyMap<Rejection, Counter.Internal>;
+  private readonly websocketConnections: Gauge;
+  private openTunnels = 0;
+  private readonly certificateExpiry: Gauge;
+  private readonly buildInfo: Gauge<'version' | 'protocol_version'>;
+  private readonly agents = new Set<Agent>();
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    const registry = options.registry ?? new Registry();
+    this.registry = registry;
+    const registers = [registry];
+
+    this.requests = new Counter({
+      name: METRIC_NAMES.requests,
+      help: 'Requests the gateway answered, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: METRIC_NAMES.requestDuration,
+      help: 'Time from request to the end of the response, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [...REQUEST_DURATION_BUCKETS],
+      registers,
+    });
+    this.series = new Array<RequestSeries | undefined>(METHODS.length * ROUTES.length * STATUS_LABELS.length);
+
+    this.upstreamStatus = new Gauge({
+      name: METRIC_NAMES.upstreamStatus,
+      help: 'The upstream health state the gateway reports: 1 for the current state, 0 for the others.',
+      labelNames: ['status'],
+      registers,
+    });
+    this.statusChildren = UPSTREAM_STATES.map((status) => this.upstreamStatus.labels(status));
+    for (const child of this.statusChildren) child.set(0);
+
+    const transitions = new Counter({
+      name: METRIC_NAMES.stateTransitions,
+      help: 'Changes of the upstream health state, by previous and new state.',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.transitionChildren = UPSTREAM_STATES.map((from) =>
+      UPSTREAM_STATES.map((to) => {
+        const child = transitions.labels(from, to);
+        if (from !== to) child.inc(0);
+        return child;
+      }),
+    );
+
+    this.probes = new Counter({
+      name: METRIC_NAMES.probes,
+      help: 'Active health probes of the upstream, by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.probeChildren = zeroedChildren(this.probes, PROBE_RESULTS);
+    this.probeDuration = new Histogram({
+      name: METRIC_NAMES.probeDuration,
+      help: 'Duration of active health probes of the upstream.',
+      buckets: [...PROBE_DURATION_BUCKETS],
+      registers,
+    });
+
+    const errors = new Counter({
+      name: METRIC_NAMES.upstreamErrors,
+      help: 'Proxied requests that got no response from the upstream, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.errorChildren = zeroedChildren(errors, UPSTREAM_ERROR_REASONS);
+
+    const agents = this.agents;
+    new Gauge({
+      name: METRIC_NAMES.upstreamSockets,
+      help: 'Sockets of the keep-alive pool to the upstream: in use by a request, or free for reuse.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        let inUse = 0;
+        let free = 0;
+        for (const agent of agents) {
+          inUse += countSockets(agent.sockets);
+          free += countSockets(agent.freeSockets);
+        }
+        this.labels('in_use').set(inUse);
+        this.labels('free').set(free);
+      },
+    });
+
+    this.websocketConnections = new Gauge({
+      name: METRIC_NAMES.websocketConnections,
+      help: 'WebSocket tunnels currently open through the gateway.',
+      registers,
+    });
+    const rejected = new Counter({
+      name: METRIC_NAMES.rejected,
+      help: 'Requests the gateway answered itself instead of forwarding them, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    const rejectLabels = zeroedChildren(rejected, REJECT_REASONS);
+    this.rejectChildren = new Map(
+      (Object.keys(REJECT_LABELS) as Rejection[]).map((r) => [r, rejectLabels.get(REJECT_LABELS[r]) as Counter.Internal]),
+    );
+    this.certificateExpiry = new Gauge({
+      name: METRIC_NAMES.certificateExpiry,
+      help: 'Expiry (notAfter) of the served TLS certificate, in Unix seconds; 0 while there is none.',
+      registers,
+    });
+    this.buildInfo = new Gauge({
+      name: METRIC_NAMES.buildInfo,
+      help: 'Always 1; labels carry the gateway version and the Cryptid protocol version it publishes.',
+      labelNames: ['version', 'protocol_version'],
+      registers,
+    });
+    this.setBuildInfo(options.version ?? PACKAGE_VERSION, options.protocolVersion ?? DOCUMENT_DEFAULTS.protocol_version);
+
+    // A registry a library user passes in may already carry the default metrics.
+    if ((options.defaultMetrics ?? true) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
+      collectDefaultMetrics({ register: registry });
+    }
+  }
+
+  /**
+   * Records one answered request: counted, and its duration observed.
+   * @param method the request method; outside the standard set it is labelled `OTHER`
+   * @param route from `routeOf`
+   * @param statusCode the status sent; see `statusCodeLabel` for how it is labelled
+   * @param seconds from the request's arrival to the end of the response
+   */
+  observeRequest(method: string | undefined, route: RouteLabel, statusCode: number, seconds: number): void {
+    const m = (method === undefined ? undefined : METHOD_INDEX.get(method)) ?? OTHER_METHOD;
+    const r = ROUTE_INDEX.get(route) ?? OTHER_ROUTE;
+    const s = statusSlot(statusCode);
+    const index = (m * ROUTES.length + r) * STATUS_LABELS.length + s;
+    let series = this.series[index];
+    if (series === undefined) {
+      const labels = [METHODS[m] as string, ROUTES[r] as string, STATUS_LABELS[s] as string];
+      series = { count: this.requests.labels(...labels), duration: this.requestDuration.labels(...labels) };
+      this.series[index] = series;
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
+  /** Sets the reported upstream state: its series to 1, the others to 0. */
+  setUpstreamStatus(status: UpstreamState): void {
+    for (let i = 0; i < UPSTREAM_STATES.length; i++) {
+      (this.statusChildren[i] as Gauge.Internal<'status'>).set(UPSTREAM_STATES[i] === status ? 1 : 0);
+    }
+  }
+
+  /** Counts one change of the upstream state (a change to the same state is not one). */
+  stateTransition(from: UpstreamState, to: UpstreamState): void {
+    if (from === to) return;
+    this.transitionChildren[UPSTREAM_STATES.indexOf(from)]?.[UPSTREAM_STATES.indexOf(to)]?.inc();
+  }
+
+  /** Records one active probe and how long it took. */
+  probe(result: ProbeResult, seconds: number): void {
+    this.probeChildren.get(result)?.inc();
+    this.probeDuration.observe(seconds);
+  }
+
+  /** Counts one proxied request that got no response from the upstream. */
+  upstreamError(reason: UpstreamErrorReason): void {
+    (this.errorChildren.get(reason) ?? this.errorChildren.get('other'))?.inc();
+  }
+
+  /** Counts one request the gateway answered itself instead of forwarding it (labelled per `REJECT_LABELS`). */
+  rejected(reason: RejectReason): void {
+    this.rejectChildren.get(reason)?.inc();
+  }
+
+  /** A WebSocket tunnel was established. */
+  tunnelOpened(): void {
+    this.websocketConnections.set(++this.openTunnels);
+  }
+
+  /** A WebSocket tunnel ended. Never goes below zero, so a double close cannot skew the gauge. */
+  tunnelClosed(): void {
+    if (this.openTunnels > 0) this.websocketConnections.set(--this.openTunnels);
+  }
+
+  /** Publishes the served certificate's expiry (call at start and after every reload). */
+  setCertificateExpiry(unixSeconds: number): void {
+    this.certificateExpiry.set(unixSeconds);
+  }
+
+  /** Sets the single `cryptid_gateway_build_info` series (replacing any previous one). */
+  setBuildInfo(version: string, protocolVersion: string): void {
+    this.buildInfo.reset();
+    this.buildInfo.labels(version, protocolVersion).set(1);
+  }
+
+  /**
+   * Reports the sockets of an upstream keep-alive pool, read at scrape time.
+   * @returns a function that stops watching it
+   */
+  watchAgent(agent: Agent): () => void {
+    this.agents.add(agent);
+    return () => {
+      this.agents.delete(agent);
+    };
+  }
+}
+
+/** The `status_code` label a status is recorded under. */
+export function statusCodeLabel(statusCode: number): string {
+  return STATUS_LABELS[statusSlot(statusCode)] as string;
+}
+
+function statusSlot(statusCode: number): number {
+  // NaN fails both comparisons; fractions truncate.
+  return statusCode >= 0 && statusCode < 600 ? (STATUS_SLOT[statusCode | 0] as number) : OTHER_STATUS;
+}
+
+/** The `method` label a request method is recorded under. */
+export function methodLabel(method: string | undefined): string {
+  return METHODS[(method === undefined ? undefined : METHOD_INDEX.get(method)) ?? OTHER_METHOD] as string;
+}
+
+function zeroedChildren<L extends string>(counter: Counter<L>, values: readonly string[]): ReadonlyMap<string, Counter.Internal> {
+  // Counting from an explicit 0 lets rate() and increase() see the first event.
+  return new Map(
+    values.map((value) => {
+      const child = counter.labels(value);
+      child.inc(0);
+      return [value, child];
+    }),
+  );
+}
+
+function countSockets(pool: NodeJS.ReadOnlyDict<unknown[]>): number {
+  let n = 0;
+  for (const key in pool) n += pool[key]?.length ?? 0;
+  return n;
+}
