@@ -55,6 +55,10 @@ type Phase = 'starting' | 'up' | 'down';
  *    wins, but it can only ever make the status `degraded`, never `unhealthy`: a traffic
  *    error rate is evidence of trouble, not of an unreachable upstream. When both the
  *    active and passive verdicts are `degraded`, the reason names both.
+ * 3a. **Confirmed by traffic.** A failed probe that was sent because live traffic just
+ *    saw a run of connection failures counts as the whole threshold: the traffic's
+ *    failures and the probe are independent evidence, so a dead upstream turns
+ *    `unhealthy` within one probe timeout instead of `unhealthyThreshold` intervals.
  * 6. **Shutting down.** `unhealthy`, "shutting down", for good: probe results and passive
  *    verdicts are still taken in (the counters stay true) but no longer change the status.
  *
@@ -71,6 +75,8 @@ export class HealthStateMachine {
   private upstreamDegradedReason: string | undefined;
   private passiveReason: string | undefined;
   private shuttingDown = false;
+  /** The current run of failures was confirmed by a traffic-triggered probe (rule 3a). */
+  private confirmedByTraffic = false;
   private state: HealthState;
 
   /**
@@ -96,16 +102,19 @@ export class HealthStateMachine {
   /**
    * Takes in one probe result (rules 1–4), and optionally a fresh passive verdict with it,
    * so that both land in one step and no intermediate status is reported in between.
+   * `confirmsTraffic`: the probe was sent because of failing live traffic (rule 3a).
    */
-  recordProbe(probe: ProbeVerdict, passive?: PassiveVerdict): StatusChange | undefined {
+  recordProbe(probe: ProbeVerdict, passive?: PassiveVerdict, confirmsTraffic = false): StatusChange | undefined {
     if (passive) this.passiveReason = passiveReasonOf(passive);
     if (probe.result === 'failure') {
       this.consecutiveFailures += 1;
+      if (confirmsTraffic && this.consecutiveFailures < this.thresholds.unhealthyThreshold) this.confirmedByTraffic = true;
       this.consecutiveSuccesses = 0;
       this.lastFailureReason = probe.reason;
-      if (this.consecutiveFailures >= this.thresholds.unhealthyThreshold) this.phase = 'down';
+      if (this.consecutiveFailures >= this.thresholds.unhealthyThreshold || this.confirmedByTraffic) this.phase = 'down';
     } else {
       this.consecutiveFailures = 0;
+      this.confirmedByTraffic = false;
       this.consecutiveSuccesses += 1;
       this.upstreamDegradedReason =
         probe.result === 'degraded'
@@ -154,8 +163,9 @@ export class HealthStateMachine {
           this.lastFailureReason === undefined ? REASON_STARTING : `no successful probe yet: ${this.lastFailureReason}`,
         ];
       case 'down': {
-        const failed =
-          this.consecutiveFailures > 0
+        const failed = this.confirmedByTraffic
+          ? `live traffic could not reach the upstream and a probe confirmed it: ${this.lastFailureReason ?? 'unknown'}`
+          : this.consecutiveFailures > 0
             ? `${this.consecutiveFailures} consecutive probes failed: ${this.lastFailureReason ?? 'unknown'}`
             : `probes failed: ${this.lastFailureReason ?? 'unknown'}`;
         const recovering =

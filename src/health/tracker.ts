@@ -66,6 +66,8 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
   private readonly onProbe: ProbeObserver | undefined;
   private passiveDegraded = false;
   private stopped = false;
+  /** The probe in flight was sent because live traffic saw a run of connection failures. */
+  private trafficProbe = false;
 
   constructor(options: HealthTrackerOptions) {
     super();
@@ -126,7 +128,7 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
     const at = this.now();
     const connectionFailure = outcome.connectionFailure === true;
     this.window.add(at, outcome.latencyMs, outcome.upstreamFailure || connectionFailure);
-    if (this.run.record(connectionFailure, at) && !this.isUnhealthy()) this.prober.probeNow();
+    if (this.run.record(connectionFailure, at) && !this.isUnhealthy() && this.prober.probeNow()) this.trafficProbe = true;
     const degraded = this.window.isDegraded(at);
     if (degraded !== this.passiveDegraded) {
       this.passiveDegraded = degraded;
@@ -157,7 +159,9 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
   private probed(result: ProbeResult): void {
     const passive = this.window.verdict(this.now());
     this.passiveDegraded = passive.status !== HEALTHY;
-    this.emitChange(this.machine.recordProbe(result, passive));
+    const confirmsTraffic = this.trafficProbe;
+    this.trafficProbe = false;
+    this.emitChange(this.machine.recordProbe(result, passive, confirmsTraffic));
     this.onProbe?.(result.result, result.durationMs);
   }
 

@@ -284,17 +284,19 @@ describe('probing a real upstream', () => {
       }
     });
 
-    it('sees a killed upstream within one probe timeout thanks to connection failures on live traffic', async () => {
+    it('turns a killed upstream unhealthy within one probe timeout thanks to connection failures on live traffic', async () => {
       const tracker = track({ probe: { ...PROBE, intervalMs: 60_000 } });
       const healthy = waitForStatus(tracker, 'healthy');
       tracker.start();
       await healthy;
       await upstream.close();
-      const degraded = waitForStatus(tracker, 'degraded', PROBE.timeoutMs * 2);
+      const unhealthy = waitForStatus(tracker, 'unhealthy', PROBE.timeoutMs * 2);
       const killedAt = Date.now();
       // What the proxy reports for three refused requests in a row.
       for (let i = 0; i < 3; i++) tracker.recordRequest({ upstreamFailure: true, connectionFailure: true });
-      await expect(degraded).resolves.toMatchObject({ reason: 'probe failed (1 of 3 before unhealthy): upstream refused the connection' });
+      await expect(unhealthy).resolves.toMatchObject({
+        reason: 'live traffic could not reach the upstream and a probe confirmed it: upstream refused the connection',
+      });
       expect(Date.now() - killedAt).toBeLessThan(PROBE.timeoutMs);
     });
 

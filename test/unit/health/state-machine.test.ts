@@ -143,6 +143,22 @@ describe('HealthStateMachine', () => {
       expect(machine.recordProbe(fail())).toMatchObject({ status: UNHEALTHY, previous: HEALTHY });
     });
 
+    it('turns unhealthy on one failed probe that confirms failing live traffic, and says so', () => {
+      const { machine } = healthy();
+      expect(machine.recordProbe(fail('connection refused'), undefined, true)).toMatchObject({
+        status: UNHEALTHY,
+        previous: HEALTHY,
+        reason: 'live traffic could not reach the upstream and a probe confirmed it: connection refused',
+      });
+    });
+
+    it('still needs the healthy threshold to leave after a traffic-confirmed failure', () => {
+      const { machine } = healthy();
+      machine.recordProbe(fail(), undefined, true);
+      expect(machine.recordProbe(ok)).toBeUndefined();
+      expect(machine.recordProbe(ok)).toMatchObject({ status: HEALTHY, previous: UNHEALTHY });
+    });
+
     it('keeps counting further failures without emitting', () => {
       const { machine } = unhealthy();
       expect(machine.recordProbe(fail())).toBeUndefined();

@@ -102,7 +102,7 @@ describe('HealthTracker', () => {
     expect(s.changes.map((c) => c.status)).toEqual(['healthy', 'degraded', 'healthy']);
   });
 
-  it('sends a probe at once after three connection failures in a row on live traffic', async () => {
+  it('sends a probe at once after three connection failures in a row on live traffic, and a failure of it means unhealthy', async () => {
     const s = setup();
     tracker = s.tracker;
     s.tracker.start();
@@ -113,6 +113,18 @@ describe('HealthTracker', () => {
     expect(s.script.calls).toBe(1);
     s.tracker.recordUpgradeFailure();
     expect(s.script.calls).toBe(2);
+    s.script.answer({ result: 'failure', reason: 'upstream refused the connection' });
+    await settled();
+    expect(s.tracker.status).toBe('unhealthy');
+  });
+
+  it('counts an ordinary scheduled probe failure as one failure only', async () => {
+    const s = setup();
+    tracker = s.tracker;
+    s.tracker.start();
+    s.script.answer({ result: 'success' });
+    await settled();
+    s.tracker.probeNow();
     s.script.answer({ result: 'failure', reason: 'upstream refused the connection' });
     await settled();
     expect(s.tracker.status).toBe('degraded');
