@@ -1,27 +1,52 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GatewayOptions, ResolvedConfig } from './config/options';
+import { performance } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import type { GatewayOptions, HostPort, ResolvedConfig } from './config/options';
 import { resolveConfig, type LoadedConfig } from './config/resolve';
 import type { DiscoveryDocument } from './discovery/document';
 import { DISCOVERY_PATH, DiscoveryEndpoint } from './discovery/handler';
 import { ConfigError } from './errors';
+import { HEALTH_PATH, HealthEndpoint } from './health/handler';
+import type { HealthState, StatusChange } from './health/states';
+import { HealthTracker } from './health/tracker';
 import { createLogger, type Logger } from './logger';
+import { createMetricsHandler, type MetricsHandler } from './metrics/handler';
+import { startMetricsListener, type MetricsListener, type Readiness } from './metrics/listener';
+import { GatewayMetrics } from './metrics/metrics';
 import type { ProxyObserver } from './proxy/observer';
 import { ReverseProxy } from './proxy/reverse-proxy';
 import type { TlsMaterial } from './tls/material';
+import { TrafficObserver } from './traffic-observer';
 
-/** Express-style continuation: called for requests the gateway leaves to the host app. */
+/** Express-style continuation. The gateway forwards every path it does not answer, so it never calls it. */
 export type NextFunction = (err?: unknown) => void;
+
+/** The events a gateway emits. */
+export interface GatewayEvents {
+  /** The upstream's health changed (once per change): old and new state and the reason. */
+  status: [change: StatusChange];
+  /** The private metrics listener is up (library mode with `metrics.listen` set, and `serve`). */
+  metricsListening: [address: HostPort];
+  /** `close()` finished. */
+  close: [];
+}
 
 /**
  * A gateway: an Express-compatible middleware (also a plain `node:http` request listener)
- * that answers discovery itself and passes everything else on.
+ * that answers discovery and health itself and forwards everything else to the upstream.
  */
 export interface Gateway {
   (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void;
   /** Hand WebSocket upgrades to the gateway: `server.on('upgrade', gateway.upgrade)`. */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Serves the gateway's metrics registry in the Prometheus text format (mount it where you like). */
+  readonly metricsHandler: MetricsHandler;
+  /** The prom-client registry holding the gateway's metrics. */
+  readonly registry: Registry;
+  /** The upstream's health as the gateway reports it: status, reason and since when. */
+  readonly health: HealthState;
   /** The discovery document as currently published. */
   readonly document: DiscoveryDocument;
   /** The resolved configuration (defaults filled in). */
@@ -30,64 +55,98 @@ export interface Gateway {
   readonly shuttingDown: boolean;
   /** Marks the gateway as shutting down without closing anything yet (the drain phase). */
   beginShutdown(): void;
-  /** Stops probes, ends tunnels and frees timers. Idempotent. */
+  /** Stops probes, ends tunnels (1001), closes the metrics listener and frees timers. Idempotent. */
   close(): Promise<void>;
-  on(event: 'close', listener: () => void): Gateway;
-  off(event: 'close', listener: () => void): Gateway;
-  once(event: 'close', listener: () => void): Gateway;
+  on<E extends keyof GatewayEvents>(event: E, listener: (...args: GatewayEvents[E]) => void): Gateway;
+  off<E extends keyof GatewayEvents>(event: E, listener: (...args: GatewayEvents[E]) => void): Gateway;
+  once<E extends keyof GatewayEvents>(event: E, listener: (...args: GatewayEvents[E]) => void): Gateway;
 }
 
 /** Internal construction options: what `startServer` passes besides the user's configuration. */
 export interface GatewayInternals {
   readonly logger?: Logger | undefined;
-  /** Sees every proxied request and tunnel (health tracker, metrics). @default a no-op */
+  /** A prom-client registry of the user's (default: a new one; never the global registry). */
+  readonly registry?: Registry | undefined;
+  /** Also sees every proxied request and tunnel, after health and metrics (tests, embedders). */
   readonly proxyObserver?: ProxyObserver | undefined;
-  /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
+  /** Replaces the health tracker's verdict for fail-fast (tests that need a fixed verdict). */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
 }
 
+const DISCOVERY_ROUTE = DISCOVERY_PATH;
+const HEALTH_ROUTE = HEALTH_PATH;
+
+/** True when `url` is `path` or `path?query`, without allocating a substring. */
+function isPath(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+}
+
 /** The gateway's state and behaviour; `createGateway` wraps it in a callable middleware. */
-export class GatewayCore extends EventEmitter {
+export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
   readonly discovery: DiscoveryEndpoint;
+  readonly tracker: HealthTracker;
+  readonly healthEndpoint: HealthEndpoint;
+  readonly metrics: GatewayMetrics;
+  readonly metricsHandler: MetricsHandler;
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
   readonly proxy: ReverseProxy;
   private shutdownStarted = false;
   private closed: Promise<void> | undefined;
+  private metricsListener: Promise<MetricsListener | undefined> | undefined;
 
   constructor(loaded: LoadedConfig, internals: GatewayInternals = {}) {
     super();
-    this.config = loaded.config;
-    this.logger = internals.logger ?? createLogger(this.config.logLevel);
-    this.discovery = new DiscoveryEndpoint(
-      this.config.discovery.document,
-      this.config.discovery.enabled,
-      loaded.tls?.fingerprint,
-      // Seam for the health tracker: discovery also answers 503 while the upstream is unhealthy.
-      () => !this.shutdownStarted,
-    );
-    this.proxy = new ReverseProxy(this.config, {
-      logger: this.logger,
-      observer: internals.proxyObserver,
-      upstreamUnhealthy: internals.upstreamUnhealthy,
+    const config = (this.config = loaded.config);
+    this.logger = internals.logger ?? createLogger(config.logLevel);
+
+    this.metrics = new GatewayMetrics({
+      ...(internals.registry && { registry: internals.registry }),
+      defaultMetrics: config.metrics.defaultMetrics,
+      version: config.health.version,
+      protocolVersion: String(config.discovery.document.protocol_version),
     });
+    this.metricsHandler = createMetricsHandler(this.metrics.registry);
+    if (loaded.tls) this.metrics.setCertificateExpiry(loaded.tls.notAfterMs / 1000);
+
+    this.tracker = new HealthTracker({
+      upstream: config.upstream,
+      probe: config.health.probe,
+      passive: config.health.passive,
+      onProbe: (result, durationMs) => this.metrics.probe(result, durationMs / 1000),
+    });
+    this.tracker.on('status', (change) => this.statusChanged(change));
+    this.metrics.setUpstreamStatus(this.tracker.status);
+    this.healthEndpoint = new HealthEndpoint(this.tracker, { version: config.health.version });
+
+    this.discovery = new DiscoveryEndpoint(
+      config.discovery.document,
+      config.discovery.enabled,
+      loaded.tls?.fingerprint,
+      // SPEC §3: 503 while shutting down or while the upstream is unhealthy.
+      () => !this.shutdownStarted && !this.tracker.isUnhealthy(),
+    );
+    const traffic = new TrafficObserver(this.tracker, this.metrics);
+    this.proxy = new ReverseProxy(config, {
+      logger: this.logger,
+      observer: internals.proxyObserver ? teeObserver(traffic, internals.proxyObserver) : traffic,
+      upstreamUnhealthy: internals.upstreamUnhealthy ?? (() => this.tracker.isUnhealthy()),
+    });
+    if (this.proxy.agent) this.metrics.watchAgent(this.proxy.agent);
+    // SPEC §1: probing starts when the gateway is created.
+    this.tracker.start();
   }
 
   get shuttingDown(): boolean {
     return this.shutdownStarted;
   }
 
-  /**
-   * Routes one request: the gateway's own endpoints, everything else to the upstream.
-   * Mounted in Express (`app.use(gateway)`), the host app's routes declared before it
-   * answer first; `next` is never needed since every path is the upstream's.
-   */
+  /** Routes one request: discovery and health are answered here, everything else goes upstream. */
   handle(req: IncomingMessage, res: ServerResponse, _next?: NextFunction): void {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (path === DISCOVERY_PATH) return this.discovery.handle(req, res);
+    if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_ROUTE, this.discovery);
+    if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_ROUTE, this.healthEndpoint);
     this.proxy.web(req, res);
   }
 
@@ -96,25 +155,83 @@ export class GatewayCore extends EventEmitter {
     this.proxy.upgrade(req, socket, head);
   }
 
-  /** Publishes a rotated certificate's fingerprint. */
-  certificateChanged(material: TlsMaterial): void {
-    this.discovery.setFingerprint(material.fingerprint);
+  /** `/readyz`: configuration, certificate and listeners are up (they are, once constructed), not shutting down, upstream not unhealthy. */
+  readiness(): Readiness {
+    if (this.shutdownStarted) return { ready: false, reason: 'shutting down' };
+    if (this.tracker.isUnhealthy()) return { ready: false, reason: `upstream unhealthy: ${this.tracker.reason}` };
+    return { ready: true };
   }
 
+  /** Starts the private metrics listener if `metrics.listen` is set; resolves to undefined otherwise. */
+  startMetricsListener(): Promise<MetricsListener | undefined> {
+    const address = this.config.metrics.listen;
+    this.metricsListener ??=
+      address === false
+        ? Promise.resolve(undefined)
+        : startMetricsListener({
+            host: address.host,
+            port: address.port,
+            registry: this.metrics.registry,
+            isReady: () => this.readiness(),
+          }).then((listener) => {
+            const bound = { host: address.host, port: listener.port };
+            this.logger.info({ event: 'metrics_listening', ...bound }, 'metrics listener up');
+            this.emit('metricsListening', bound);
+            return listener;
+          });
+    return this.metricsListener;
+  }
+
+  /** Publishes a rotated certificate's fingerprint and expiry. */
+  certificateChanged(material: TlsMaterial): void {
+    this.discovery.setFingerprint(material.fingerprint);
+    this.metrics.setCertificateExpiry(material.notAfterMs / 1000);
+  }
+
+  /** Shutting-down: health and discovery answer 503 at once; traffic still flows. */
   beginShutdown(): void {
     if (this.shutdownStarted) return;
     this.shutdownStarted = true;
+    this.tracker.beginShutdown();
     this.logger.info({ event: 'shutdown' }, 'shutting down: discovery and health now answer 503');
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.beginShutdown();
+      this.tracker.stop();
       await this.proxy.close();
+      const listener = await this.metricsListener?.catch(() => undefined);
+      await listener?.close();
       this.emit('close');
     })();
     return this.closed;
   }
+
+  /** Answers one of the gateway's own routes and records it: these handlers respond synchronously. */
+  private answerOwn(req: IncomingMessage, res: ServerResponse, route: typeof DISCOVERY_ROUTE | typeof HEALTH_ROUTE, endpoint: { handle(req: IncomingMessage, res: ServerResponse): void }): void {
+    const start = performance.now();
+    endpoint.handle(req, res);
+    this.metrics.observeRequest(req.method, route, res.statusCode, (performance.now() - start) / 1000);
+  }
+
+  private statusChanged(change: StatusChange): void {
+    this.metrics.setUpstreamStatus(change.status);
+    this.metrics.stateTransition(change.previous, change.status);
+    const level = change.status === 'healthy' ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
+    this.logger[level]({ event: 'upstream_status', status: change.status, previous: change.previous, reason: change.reason }, `upstream ${change.status}`);
+    this.emit('status', change);
+  }
+}
+
+/** Tells two observers, in order. */
+function teeObserver(first: ProxyObserver, second: ProxyObserver): ProxyObserver {
+  return {
+    requestFinished: (o) => (first.requestFinished(o), second.requestFinished(o)),
+    tunnelOpened: () => (first.tunnelOpened(), second.tunnelOpened()),
+    tunnelClosed: () => (first.tunnelClosed(), second.tunnelClosed()),
+    upgradeFailed: (r) => (first.upgradeFailed(r), second.upgradeFailed(r)),
+  };
 }
 
 /** Wraps a core in the callable middleware shape users mount. */
@@ -122,26 +239,34 @@ export function wrapGateway(core: GatewayCore): Gateway {
   const middleware = (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void => core.handle(req, res, next);
   const gateway = Object.defineProperties(middleware, {
     upgrade: { value: (req: IncomingMessage, socket: Duplex, head: Buffer) => core.upgrade(req, socket, head) },
+    metricsHandler: { value: core.metricsHandler },
+    registry: { value: core.metrics.registry },
+    health: { get: () => core.tracker.current },
     document: { get: () => core.discovery.document },
     config: { value: core.config },
     shuttingDown: { get: () => core.shuttingDown },
     beginShutdown: { value: () => core.beginShutdown() },
     close: { value: () => core.close() },
-    on: { value: (event: string, listener: (...args: unknown[]) => void) => (core.on(event, listener), gateway) },
-    off: { value: (event: string, listener: (...args: unknown[]) => void) => (core.off(event, listener), gateway) },
-    once: { value: (event: string, listener: (...args: unknown[]) => void) => (core.once(event, listener), gateway) },
+    on: { value: (event: keyof GatewayEvents, listener: (...args: never[]) => void) => (core.on(event, listener), gateway) },
+    off: { value: (event: keyof GatewayEvents, listener: (...args: never[]) => void) => (core.off(event, listener), gateway) },
+    once: { value: (event: keyof GatewayEvents, listener: (...args: never[]) => void) => (core.once(event, listener), gateway) },
   }) as unknown as Gateway;
   return gateway;
 }
 
 /**
  * Creates a gateway to mount in an existing app (`app.use(gateway)`). Validates the
- * options once and throws `ConfigError` listing every problem.
+ * options once and throws `ConfigError` listing every problem. Probing starts at once;
+ * the metrics listener opens only when `metrics.listen` is set.
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const { logger, registry: _registry, ...rest } = options ?? ({} as GatewayOptions);
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
-  return wrapGateway(new GatewayCore(resolveConfig(rest, 'library'), { logger }));
+  const { logger, registry, ...rest } = options;
+  const core = new GatewayCore(resolveConfig(rest, 'library'), { logger, registry });
+  core.startMetricsListener().catch((err: unknown) => {
+    core.logger.error({ event: 'metrics_listen_failed', err: (err as Error).message }, 'metrics listener could not start');
+  });
+  return wrapGateway(core);
 }

@@ -3,7 +3,12 @@
  * The public surface, re-exported by name.
  */
 export { createGateway } from './gateway';
-export type { Gateway, NextFunction } from './gateway';
+export type { Gateway, GatewayEvents, NextFunction } from './gateway';
+export type { HealthState, HealthStatus as UpstreamHealthStatus, StatusChange } from './health/states';
+export type { MetricsHandler } from './metrics/handler';
+export { GatewayMetrics } from './metrics/metrics';
+export { routeOf } from './metrics/routes';
+export type { RouteLabel } from './metrics/routes';
 export { startServer } from './server/sidecar';
 export type { RunningServer, StartServerOptions } from './server/sidecar';
 export { ConfigError } from './errors';

@@ -16,8 +16,13 @@ const gateway = createGateway({
   },
 });
 
+// One event per change of the upstream's health: healthy, degraded or unhealthy.
+gateway.on('status', (change) => console.log(`upstream ${change.status}: ${change.reason}`));
+
 const app = express();
+// The host app's own routes go before the gateway: it forwards every path it does not answer.
 app.get('/app/hello', (_req, res) => res.json({ hello: 'world' }));
+app.get('/internal/metrics', gateway.metricsHandler);
 app.use(gateway);
 
 const server = app.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => {

@@ -46,6 +46,8 @@ export interface ProxyEngine {
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, call: WsCall): void;
   /** Frees pooled upstream connections. */
   close(): void;
+  /** The keep-alive pool to the upstream, when the engine has one (metrics read its sockets). */
+  readonly agent?: HttpAgent | undefined;
 }
 
 /**
@@ -130,5 +132,6 @@ export function createHttpProxy3Engine(upstream: URL): ProxyEngine {
     close() {
       agent.destroy();
     },
+    agent,
   };
 }

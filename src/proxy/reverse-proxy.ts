@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
@@ -51,6 +51,16 @@ export class ReverseProxy {
   /** Tunnels an upgrade (node:http 'upgrade' signature). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.websockets.upgrade(req, socket, head);
+  }
+
+  /** The keep-alive pool to the upstream, if the engine has one. */
+  get agent(): Agent | undefined {
+    return this.engine.agent;
+  }
+
+  /** Ends every tunnel with a Close frame (1001) and waits for them, without refusing new traffic. */
+  closeTunnels(): Promise<void> {
+    return this.websockets.closeAll(TUNNEL_CLOSE_GRACE_MS);
   }
 
   /** WebSocket tunnels currently open. */

@@ -23,6 +23,8 @@ export async function gracefulShutdown(
   const closed = once(server, 'close');
   server.close();
   server.closeIdleConnections();
+  // Tunnels hold their sockets open indefinitely: end them now (1001), in parallel with in-flight requests.
+  const tunnels = core.proxy.closeTunnels();
   // Keep-alive connections become idle as their last response ends; close them as they do.
   const sweep = setInterval(() => server.closeIdleConnections(), 100);
   const deadline = new AbortController();
@@ -41,6 +43,7 @@ export async function gracefulShutdown(
     deadline.abort();
     clearInterval(sweep);
   }
+  await tunnels;
   await core.close();
   logger.info({ event: 'stopped' }, 'cryptid-gateway stopped');
 }

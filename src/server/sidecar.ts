@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { GatewayOptions, ResolvedConfig } from '../config/options';
+import type { Registry } from 'prom-client';
+import type { GatewayOptions, HostPort } from '../config/options';
 import { resolveConfig, type LoadedConfig } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
@@ -19,6 +20,8 @@ export interface RunningServer extends EventEmitter {
   /** `https://host:port` of the public listener. */
   readonly url: string;
   readonly port: number;
+  /** Port of the private metrics listener, when it is on. */
+  readonly metricsPort: number | undefined;
   readonly server: Server;
   readonly gateway: Gateway;
   /** The pair being served now (changes on rotation). */
@@ -44,18 +47,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
-  const { logger: givenLogger, registry: _registry, ...rest } = options;
+  const { logger: givenLogger, registry, ...rest } = options;
   const loaded = resolveConfig(rest, 'serve');
   const logger = givenLogger ?? createLogger(loaded.config.logLevel);
-  return startResolved(loaded, logger);
+  return startResolved(loaded, logger, registry);
 }
 
 /** Starts the sidecar from an already resolved configuration (the CLI resolves first to report problems). */
-export async function startResolved(loaded: LoadedConfig, logger: Logger): Promise<RunningServer> {
+export async function startResolved(loaded: LoadedConfig, logger: Logger, registry?: Registry): Promise<RunningServer> {
   const { config } = loaded;
   const material = loaded.tls;
   if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
-  const core = new GatewayCore(loaded, { logger });
+  const core = new GatewayCore(loaded, { logger, registry });
   const gateway = wrapGateway(core);
   const events = new EventEmitter();
   let current = material;
@@ -95,7 +98,15 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
     await once(server, 'listening');
   } catch (err) {
     await core.close();
-    throw listenError(err, config);
+    throw listenError(err, 'listen', config.listen);
+  }
+  let metricsPort: number | undefined;
+  try {
+    metricsPort = (await core.startMetricsListener())?.port;
+  } catch (err) {
+    server.close();
+    await core.close();
+    throw listenError(err, 'metrics.listen', config.metrics.listen || config.listen);
   }
   watcher.start();
   const address = server.address() as AddressInfo;
@@ -121,6 +132,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger): Promi
   return Object.defineProperties(events, {
     url: { value: url, enumerable: true },
     port: { value: address.port, enumerable: true },
+    metricsPort: { value: metricsPort, enumerable: true },
     server: { value: server },
     gateway: { value: gateway },
     certificate: { get: () => current },
@@ -135,11 +147,12 @@ function warnAbout(material: TlsMaterial, logger: Logger): void {
   }
 }
 
-function listenError(err: unknown, config: ResolvedConfig): Error {
+/** A listen failure as a configuration problem of the key that named the address. */
+function listenError(err: unknown, key: 'listen' | 'metrics.listen', address: HostPort): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  const where = `${config.listen.host}:${config.listen.port}`;
-  if (code === 'EADDRINUSE') return new ConfigError([{ path: 'listen', message: `${where} is already in use` }], { cause: err });
-  if (code === 'EACCES') return new ConfigError([{ path: 'listen', message: `no permission to listen on ${where}` }], { cause: err });
-  if (code === 'EADDRNOTAVAIL') return new ConfigError([{ path: 'listen', message: `${config.listen.host} is not an address of this machine` }], { cause: err });
+  const where = `${address.host}:${address.port}`;
+  if (code === 'EADDRINUSE') return new ConfigError([{ path: key, message: `${where} is already in use` }], { cause: err });
+  if (code === 'EACCES') return new ConfigError([{ path: key, message: `no permission to listen on ${where}` }], { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new ConfigError([{ path: key, message: `${address.host} is not an address of this machine` }], { cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }

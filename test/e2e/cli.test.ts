@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
+import { startHealthyUpstream, type HealthyUpstream } from '../helpers/healthy-upstream';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
 const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -45,10 +46,15 @@ async function serve(
 
 describe('the cryptid-gateway command', () => {
   let cert: TestCert;
-  beforeAll(() => {
+  let upstream: HealthyUpstream;
+  beforeAll(async () => {
     cert = makeCert();
+    upstream = await startHealthyUpstream();
   });
-  afterAll(() => cert.cleanup());
+  afterAll(async () => {
+    cert.cleanup();
+    await upstream.close();
+  });
 
   it('prints help for the program and for each command, exit 0', () => {
     expect(run(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Commands:') });
@@ -101,13 +107,14 @@ describe('the cryptid-gateway command', () => {
 
   it('serve takes settings from flags over the environment over the file, and stops with exit 0 on SIGTERM', async () => {
     const file = join(cert.dir, 'serve.yaml');
-    writeFileSync(file, 'upstream: http://127.0.0.1:9\ndiscovery: {document: {server_name: file.example.com}}\nshutdown: {drainDelayMs: 0, timeoutMs: 1000}\nlogLevel: info\n');
-    const { child, url } = await serve(['--config', file, '--tls-cert', cert.certPath, '--listen', '127.0.0.1:0'], {
+    writeFileSync(file, `upstream: ${upstream.url}\ndiscovery: {document: {server_name: file.example.com}}\nshutdown: {drainDelayMs: 0, timeoutMs: 1000}\nlogLevel: info\n`);
+    const { child, url, waitFor } = await serve(['--config', file, '--tls-cert', cert.certPath, '--listen', '127.0.0.1:0'], {
       CRYPTID_TLS_KEY: cert.keyPath,
       CRYPTID_SERVER_NAME: 'env.example.com',
       CRYPTID_LISTEN: '127.0.0.1:1',
       CRYPTID_METRICS_LISTEN: 'off',
     });
+    await waitFor('upstream_status');
     const res = await testRequest(`${url}/.well-known/cryptid`, { ca: cert.cert });
     expect(res.json).toMatchObject({ server_name: 'env.example.com', certificate_fingerprint: opensslFingerprint(cert.certPath) });
     const exited = once(child, 'exit');
@@ -117,7 +124,7 @@ describe('the cryptid-gateway command', () => {
 
   it('serve exits at once on a second signal during the drain', async () => {
     const { child, url, waitFor } = await serve(
-      ['--upstream', 'http://127.0.0.1:9', '--server-name', 'chat.example.com', '--tls-cert', cert.certPath, '--tls-key', cert.keyPath, '--listen', '127.0.0.1:0', '--metrics-listen', 'off'],
+      ['--upstream', upstream.url, '--server-name', 'chat.example.com', '--tls-cert', cert.certPath, '--tls-key', cert.keyPath, '--listen', '127.0.0.1:0', '--metrics-listen', 'off'],
     );
     // Default drainDelayMs is 5 s: the first signal starts the drain, discovery turns 503.
     const exited = once(child, 'exit');

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { createGateway, type Gateway } from '../../src';
 import { closeServer, listenLocal } from '../helpers/listen';
 import { testRequest } from '../helpers/http-request';
+import { startHealthyUpstream, untilStatus, type HealthyUpstream } from '../helpers/healthy-upstream';
 
 const FP = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
@@ -11,6 +12,12 @@ async function serve(gateway: Gateway): Promise<{ base: string; server: Server }
   return { base: `http://127.0.0.1:${port}`, server };
 }
 
+let upstream: HealthyUpstream;
+beforeAll(async () => {
+  upstream = await startHealthyUpstream();
+});
+afterAll(() => upstream.close());
+
 describe('GET /.well-known/cryptid', () => {
   let gateway: Gateway;
   let server: Server;
@@ -18,13 +25,14 @@ describe('GET /.well-known/cryptid', () => {
 
   beforeEach(async () => {
     gateway = createGateway({
-      upstream: 'http://127.0.0.1:9',
+      upstream: upstream.url,
       discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: FP, websocket: { enabled: true } } },
       logLevel: 'silent',
     });
     const s = await serve(gateway);
     server = s.server;
     url = `${s.base}/.well-known/cryptid`;
+    await untilStatus(gateway, 'healthy');
   });
   afterEach(async () => {
     await closeServer(server);
@@ -104,7 +112,7 @@ describe('GET /.well-known/cryptid', () => {
 describe('discovery switched off', () => {
   it('answers 404 ENDPOINT_NOT_FOUND with the published body', async () => {
     const gateway = createGateway({
-      upstream: 'http://127.0.0.1:9',
+      upstream: upstream.url,
       discovery: { enabled: false, document: { server_name: 'chat.example.com', certificate_fingerprint: FP } },
       logLevel: 'silent',
     });

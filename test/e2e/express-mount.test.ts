@@ -3,16 +3,19 @@ import { createServer, type Server } from 'node:http';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src';
 import { closeServer, listenLocal } from '../helpers/listen';
 import { testRequest } from '../helpers/http-request';
+import { startHealthyUpstream, untilStatus, type HealthyUpstream } from '../helpers/healthy-upstream';
 
 describe('mounted in an Express 5 app', () => {
   let gateway: Gateway;
   let server: Server;
   let base: string;
+  let upstream: HealthyUpstream;
 
   beforeAll(async () => {
+    upstream = await startHealthyUpstream();
     // The options typed as users will write them.
     const options: GatewayOptions = {
-      upstream: 'http://127.0.0.1:9',
+      upstream: upstream.url,
       discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: `sha256:${'f'.repeat(64)}` } },
       logLevel: 'silent',
     };
@@ -25,10 +28,12 @@ describe('mounted in an Express 5 app', () => {
     server = createServer(app);
     server.on('upgrade', gateway.upgrade);
     base = `http://127.0.0.1:${await listenLocal(server)}`;
+    await untilStatus(gateway, 'healthy');
   });
   afterAll(async () => {
     await closeServer(server);
     await gateway.close();
+    await upstream.close();
   });
 
   it('keeps the host app routes working beside the gateway', async () => {

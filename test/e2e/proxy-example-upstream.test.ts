@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { startExampleUpstream, type ExampleUpstream } from '../../src/example-upstream/example-upstream';
 import { startGateway, type TestGateway } from '../helpers/gateway';
+import { untilStatus } from '../helpers/healthy-upstream';
 import { testRequest } from '../helpers/http-request';
 import { nextMessage, openWs, refusedHandshake } from '../helpers/ws-upstream';
 
@@ -15,7 +16,8 @@ describe('the example upstream behind the gateway', () => {
 
   beforeAll(async () => {
     upstream = await startExampleUpstream();
-    gw = await startGateway(upstream.url);
+    // The example server has a real /v1/health: probe it there, as a deployment would.
+    gw = await startGateway(upstream.url, { health: { probe: { path: '/v1/health' } } });
   });
   afterAll(async () => {
     await gw.close();
@@ -38,6 +40,11 @@ describe('the example upstream behind the gateway', () => {
     expect(res.json).toMatchObject({ status: 'queued', delivery_estimate: expect.any(String) });
     return res.json as { message_id: string; status: string };
   }
+
+  it('judges the example upstream healthy from its own /v1/health', async () => {
+    await untilStatus(gw.gateway, 'healthy');
+    expect((await testRequest(`${gw.url}/v1/health`)).json).toMatchObject({ status: 'healthy' });
+  });
 
   it('announces, sends and receives a message on the stream, all through the gateway', async () => {
     const alice = await announce();

@@ -2,6 +2,7 @@ import express from 'express';
 import { createServer, type Server } from 'node:http';
 import { createGateway, type Gateway } from '../../src';
 import { gatewayOptions } from '../helpers/gateway';
+import { untilStatus } from '../helpers/healthy-upstream';
 import { testRequest } from '../helpers/http-request';
 import { closeServer, listenLocal } from '../helpers/listen';
 import { readBody } from '../helpers/upstream';
@@ -14,10 +15,8 @@ describe('the proxy inside an Express 5 host app', () => {
   let base: string;
 
   beforeAll(async () => {
-    wsUpstream = await startWsUpstream();
     // One upstream for both: its HTTP side echoes the request back.
-    wsUpstream.server.removeAllListeners('request');
-    wsUpstream.server.on('request', (req, res) => {
+    wsUpstream = await startWsUpstream((req, res) => {
       void readBody(req).then((body) => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ method: req.method, url: req.url, body: body.toString() }));
@@ -57,6 +56,8 @@ describe('the proxy inside an Express 5 host app', () => {
   });
 
   it('answers discovery itself and forwards everything else, bodies included', async () => {
+    // Discovery answers 503 until the first probe has succeeded.
+    await untilStatus(gateway, 'healthy');
     expect((await testRequest(`${base}/.well-known/cryptid`)).json).toMatchObject({ server_name: 'chat.example.test' });
     const res = await testRequest(`${base}/v1/messages?draft=1`, { method: 'POST', body: '{"recipient_address":"a@b"}', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(200);

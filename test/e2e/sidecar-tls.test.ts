@@ -8,10 +8,17 @@ import { fingerprintOfDer } from '../../src/discovery/fingerprint';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { captureLog } from '../helpers/log-capture';
+import { startHealthyUpstream, untilStatus, type HealthyUpstream } from '../helpers/healthy-upstream';
 
-function startOn(certPath: string, keyPath: string, logger = captureLog().logger): Promise<RunningServer> {
-  return startServer({
-    upstream: 'http://127.0.0.1:9',
+let upstream: HealthyUpstream;
+beforeAll(async () => {
+  upstream = await startHealthyUpstream();
+});
+afterAll(() => upstream.close());
+
+async function startOn(certPath: string, keyPath: string, logger = captureLog().logger): Promise<RunningServer> {
+  const running = await startServer({
+    upstream: upstream.url,
     listen: '127.0.0.1:0',
     tls: { cert: certPath, key: keyPath },
     metrics: { listen: false },
@@ -19,6 +26,8 @@ function startOn(certPath: string, keyPath: string, logger = captureLog().logger
     shutdown: { drainDelayMs: 0, timeoutMs: 1000 },
     logger,
   });
+  await untilStatus(running.gateway, 'healthy');
+  return running;
 }
 
 describe('the HTTPS sidecar', () => {

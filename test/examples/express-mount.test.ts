@@ -1,26 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { testRequest } from '../helpers/http-request';
+import { startHealthyUpstream, type HealthyUpstream } from '../helpers/healthy-upstream';
 
 const root = join(__dirname, '..', '..');
 
 describe('examples/express-mount', () => {
   let child: ChildProcess;
   let base: string;
+  let upstream: HealthyUpstream;
 
   beforeAll(async () => {
+    upstream = await startHealthyUpstream();
     child = spawn(process.execPath, [join(root, 'examples/express-mount/server.js')], {
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent' },
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', CRYPTID_UPSTREAM: upstream.url },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-    base = /listening on (\S+)/.exec(line.toString())![1]!;
+    // Wait for both the listening line and the first health verdict.
+    let healthy = false;
+    await new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const m = /listening on (\S+)/.exec(line);
+        if (m) base = m[1]!;
+        if (line.startsWith('upstream healthy')) healthy = true;
+        if (base && healthy) resolve();
+      });
+    });
   });
   afterAll(async () => {
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await exited;
+    await upstream.close();
   });
 
   it('serves the host app route and the discovery document from the built package', async () => {
@@ -28,5 +41,12 @@ describe('examples/express-mount', () => {
     const res = await testRequest(`${base}/.well-known/cryptid`);
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ server_name: 'chat.example.com' });
+  });
+
+  it('forwards other paths to the upstream and serves metrics where the host app mounted them', async () => {
+    expect((await testRequest(`${base}/v1/messages`, { method: 'POST', body: '{}' })).json).toEqual({ method: 'POST' });
+    const metrics = await testRequest(`${base}/internal/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body.toString()).toContain('cryptid_gateway_http_requests_total{method="POST",route="/v1/messages",status_code="200"} 1');
   });
 });

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config/resolve';
 import { GatewayCore, wrapGateway, type GatewayInternals } from '../../src/gateway';
 import type { ProxyObserver, RequestOutcome, UpgradeFailure } from '../../src/proxy/observer';
 import { closeServer, listenLocal } from './listen';
+import { PROBE_PATH } from './upstream';
 
 /** The library-mode gateway the proxy tests run: `http.createServer(gateway)` plus the upgrade hook. */
 export interface TestGateway {
@@ -21,15 +22,21 @@ export type GatewayOverrides = Omit<Partial<GatewayOptions>, 'discovery'> & {
   document?: Partial<GatewayOptions['discovery']['document']>;
 };
 
-/** Options typed as users write them. */
+/**
+ * Options typed as users write them. The gateway probes its upstream from creation on: the
+ * tests' probes go to {@link PROBE_PATH}, which the upstream helpers answer healthy without
+ * recording it, once at creation and then only every minute (no test lasts that long), unless
+ * `overrides.health.probe` says otherwise.
+ */
 export function gatewayOptions(upstream: string, overrides: GatewayOverrides = {}): GatewayOptions {
-  const { document, ...rest } = overrides;
+  const { document, health, ...rest } = overrides;
   return {
     upstream,
     discovery: {
       document: { server_name: 'chat.example.test', certificate_fingerprint: `sha256:${'0'.repeat(64)}`, ...document },
     },
     logLevel: 'silent',
+    health: { ...health, probe: { path: PROBE_PATH, intervalMs: 60_000, ...health?.probe } },
     ...rest,
   };
 }

@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closeServer, listenLocal } from './listen';
+import { answerProbe } from './upstream';
 
 /** A WebSocket connection as the upstream saw it. */
 export interface UpstreamSocket {
@@ -8,7 +9,11 @@ export interface UpstreamSocket {
   readonly request: IncomingMessage;
 }
 
-/** A real WebSocket upstream: echoes every message back with its type, refuses without `Bearer good`. */
+/**
+ * A real WebSocket upstream: echoes every message back with its type, refuses without `Bearer good`.
+ * Plain HTTP requests go to `httpHandler` (default: `plain http`), except the gateway's
+ * health probe, which it answers itself (see `PROBE_PATH`).
+ */
 export interface WsUpstream {
   readonly server: Server;
   readonly url: string;
@@ -17,11 +22,13 @@ export interface WsUpstream {
   close(): Promise<void>;
 }
 
-export async function startWsUpstream(): Promise<WsUpstream> {
+export async function startWsUpstream(httpHandler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end('plain http')): Promise<WsUpstream> {
   const connections: UpstreamSocket[] = [];
   const waiting: ((c: UpstreamSocket) => void)[] = [];
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has('cryptid.v1') ? 'cryptid.v1' : false) });
-  const server = createServer((_req, res) => res.end('plain http'));
+  const server = createServer((req, res) => {
+    if (!answerProbe(req, res)) httpHandler(req, res);
+  });
   server.on('upgrade', (req, socket, head) => {
     if (req.headers.authorization !== 'Bearer good') {
       const body = '{"error":"DEVICE_NOT_ANNOUNCED","message":"invalid token","code":4002}';

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+describe('cryptid-gateway demo (what npm start runs)', () => {
+  it('runs the example upstream behind the gateway, shows a message travelling through it, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, 'demo', '--port', '0', '--metrics-port', '0', '--log-level', 'error'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    const lines: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', () => reject(new Error(`demo exited early:\n${lines.join('\n')}`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(line);
+        if (line.startsWith('Ctrl-C stops the demo.')) resolve();
+      });
+    });
+    const text = lines.join('\n');
+    expect(text).toMatch(/gateway {6}https:\/\/localhost:\d+/);
+    expect(text).toMatch(/fingerprint {2}sha256:[0-9a-f]{64}/);
+    expect(text).toContain("A message travelled through the gateway; Bob's stream received:");
+    expect(text).toMatch(/"type":"message".*"ciphertext":"aGVsbG8gQm9i"/);
+    child.kill('SIGINT');
+    expect(await exited).toEqual([0, null]);
+  });
+});

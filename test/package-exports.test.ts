@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { DiscoveryDocument, Gateway, GatewayOptions, StatusChange } from '../src';
+
+const root = join(__dirname, '..');
+
+describe('the package as users load it (built dist/, by its own name)', () => {
+  const names = ['createGateway', 'startServer', 'ConfigError', 'discover', 'DiscoveryClient', 'FileTofuStore', 'MemoryTofuStore', 'isCompatible', 'DiscoveryError'];
+
+  it('loads with require', () => {
+    const out = execFileSync(process.execPath, ['-e', `const m = require('cryptid-gateway'); console.log(JSON.stringify(${JSON.stringify(names)}.map((n) => typeof m[n])))`], { cwd: root });
+    expect(JSON.parse(out.toString())).toEqual(names.map(() => 'function'));
+  });
+
+  it('loads with import, named exports included', () => {
+    const script = `import { ${names.join(', ')} } from 'cryptid-gateway'; import * as client from 'cryptid-gateway/client'; console.log(JSON.stringify([${names.map((n) => `typeof ${n}`).join(', ')}, typeof client.discover]))`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
+    expect(JSON.parse(out.toString())).toEqual([...names.map(() => 'function'), 'function']);
+  });
+
+  it('types the public API the way users write it', () => {
+    // Compile-time checks: these lines fail `npm run typecheck` if the public types drift.
+    const options: GatewayOptions = {
+      upstream: 'http://127.0.0.1:8008',
+      discovery: { document: { server_name: 'chat.example.com', websocket: { enabled: true } } },
+      health: { probe: { intervalMs: 1000 } },
+      proxy: { failFast: true, maxBodyBytes: null },
+      metrics: { listen: false },
+    };
+    const onStatus = (change: StatusChange): string => `${change.previous} → ${change.status}: ${change.reason}`;
+    const useGateway = (g: Gateway): DiscoveryDocument => {
+      g.on('status', onStatus);
+      return g.document;
+    };
+    expect(typeof useGateway).toBe('function');
+    expect(options.discovery.document.server_name).toBe('chat.example.com');
+  });
+});
