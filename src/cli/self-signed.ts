@@ -11,7 +11,7 @@ export interface SelfSignedCert {
 }
 
 /**
- * Makes a self-signed P-256 certificate for localhost with openssl, valid one day.
+ * Makes a self-signed P-256 certificate for localhost with openssl, valid 90 days.
  * Node cannot issue X.509 certificates itself, and openssl is what operators use anyway.
  */
 export function makeSelfSignedCert(commonName = 'localhost'): SelfSignedCert {
@@ -23,7 +23,7 @@ export function makeSelfSignedCert(commonName = 'localhost'): SelfSignedCert {
       'openssl',
       [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', `/CN=${commonName}`,
+        '-keyout', keyPath, '-out', certPath, '-days', '90', '-subj', `/CN=${commonName}`,
         '-addext', `subjectAltName=DNS:${commonName},IP:127.0.0.1`,
       ],
       { stdio: 'pipe' },
