@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench`: starts every target on loopback, loads them interleaved, prints a
+// table, writes bench/results/<YYYY-MM-DD>.md and stops everything it started.
+// Benchmarks are not tests: nothing here fails on a figure. See docs/bench.md.
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { makeCert } = require('./lib/certs');
+const { machine } = require('./lib/machine');
+const { installCleanup, killAll } = require('./lib/processes');
+const { render } = require('./lib/report');
+const wrkLib = require('./lib/wrk');
+const { smallGet, post64k } = require('./scenarios/proxied-http');
+const { discovery } = require('./scenarios/discovery');
+const { wsEcho } = require('./scenarios/ws-echo');
+const { wsIdle } = require('./scenarios/ws-idle');
+const { profile } = require('./scenarios/profile');
+
+const SCENARIOS = [smallGet, post64k, discovery, wsEcho, wsIdle, profile];
+
+const USAGE = `usage: node bench/run.js [options]
+  --quick            smoke run: 2 s runs, 1 s warm-up, 1 round, 1,000 idle tunnels, no profile, no results file
+  --rounds N         interleaved rounds per scenario (default 3)
+  --duration S       seconds per measured run (default 8)
+  --warmup S         seconds of warm-up load before each measured run (default 2)
+  --tunnels N        idle WebSocket tunnels (default 10000)
+  --hold S           seconds the idle tunnels are held before measuring (default 5)
+  --only LIST        comma-separated scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
+  --no-profile       skip the CPU profile of the gateway
+  --no-pin           do not pin processes to cores with taskset
+  --out FILE         results file (default bench/results/<YYYY-MM-DD>.md; quick runs write none)
+  --dist DIR         compiled gateway to load (default dist/; also BENCH_DIST)
+  -h, --help`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      tunnels: { type: 'string' },
+      hold: { type: 'string' },
+      only: { type: 'string' },
+      'no-profile': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      dist: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const num = (name, fallback) => {
+    if (values[name] === undefined) return fallback;
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: expected a non-negative number, got "${values[name]}"`);
+    return n;
+  };
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : undefined;
+  const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  return {
+    quick,
+    rounds: Math.max(1, Math.round(num('rounds', quick ? 1 : 3))),
+    seconds: Math.max(1, num('duration', quick ? 2 : 8)),
+    warmupSeconds: num('warmup', quick ? 1 : 2),
+    tunnels: Math.round(num('tunnels', quick ? 1000 : 10000)),
+    holdSeconds: num('hold', quick ? 1 : 5),
+    only,
+    profile: !values['no-profile'] && !quick,
+    pin: !values['no-pin'],
+    out: values.out ?? (quick ? undefined : path.join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}.md`)),
+    dist: values.dist ?? process.env.BENCH_DIST,
+  };
+}
+
+function preflight(ctx) {
+  const dist = ctx.dist ? path.resolve(ctx.dist) : path.join(__dirname, '..', 'dist');
+  for (const file of ['gateway.js', 'server/sidecar.js']) {
+    if (!fs.existsSync(path.join(dist, file))) throw new Error(`${path.join(dist, file)} is missing: run \`npm run build\` first (or use \`npm run bench\`, which builds)`);
+  }
+  for (const tool of ['wrk', 'taskset', 'openssl']) {
+    if (tool === 'taskset' && !ctx.opts.pin) continue;
+    const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
+    if (r.status !== 0) throw new Error(`${tool} is not installed${tool === 'wrk' ? ' (Debian: apt-get install -y wrk)' : ''}`);
+  }
+}
+
+async function main() {
+  installCleanup();
+  const opts = options();
+  const cores = os.cpus().length;
+  const pin = opts.pin && cores >= 2;
+  const ctx = {
+    opts,
+    dist: opts.dist ? path.resolve(opts.dist) : undefined,
+    // Two cores: the load generator alone on one, the target and the upstream it talks to on the other.
+    cores: pin ? { load: cores - 1, targets: 0 } : { load: undefined, targets: undefined },
+    threads: pin ? 1 : 2,
+    tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-bench-')),
+    warnings: [],
+    progress: (text) => process.stderr.write(`bench: ${text}\n`),
+    warn: (text) => {
+      ctx.warnings.push(text);
+      process.stderr.write(`bench: warning: ${text}\n`);
+    },
+  };
+  preflight(ctx);
+  const selected = SCENARIOS.filter((s) => (opts.only ? opts.only.includes(s.id) : s.id !== 'profile' || opts.profile));
+
+  // A bound on the whole run, whatever hangs: everything started is killed.
+  const perRun = opts.seconds + opts.warmupSeconds + 3;
+  const budget = (selected.length * opts.rounds * 4 * perRun + 600) * 1000;
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: gave up after ${Math.round(budget / 1000)} s\n`);
+    killAll();
+    process.exit(1);
+  }, budget);
+  watchdog.unref();
+
+  ctx.cert = makeCert();
+  // Temporary files go on any exit, including a signal (its handler exits the process).
+  const removeTemporary = () => {
+    ctx.cert.cleanup();
+    wrkLib.cleanup();
+    fs.rmSync(ctx.tmp, { recursive: true, force: true });
+  };
+  process.on('exit', removeTemporary);
+  const results = [];
+  try {
+    for (const scenario of selected) {
+      try {
+        results.push(await scenario.run(ctx));
+      } catch (err) {
+        ctx.warn(`${scenario.title}: ${err.message}`);
+      }
+    }
+  } finally {
+    removeTemporary();
+  }
+
+  const placement = pin
+    ? `Pinning (taskset): load generator (wrk, 1 thread; WebSocket clients) on core ${ctx.cores.load}; every target and the upstream on core ${ctx.cores.targets}, so a proxy and its upstream share one core.`
+    : 'No pinning: the scheduler places every process (wrk with 2 threads).';
+  const method =
+    `Method: each scenario's targets run interleaved (round r starts at target r), ${opts.rounds} round(s); before each measured run ${opts.warmupSeconds} s of the same load warm it up; each measured run lasts ${opts.seconds} s. ` +
+    'Figures are medians over the rounds; the spread is min–max; ratios are taken within a round, then their median. ' +
+    'CPU µs/req is utime+stime of the target\'s own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. ' +
+    `All traffic on 127.0.0.1. ${placement}`;
+  const report = render({
+    machine: machine(),
+    command: `node bench/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    method,
+    results,
+    warnings: ctx.warnings,
+  });
+  process.stdout.write(`\n${report}\n`);
+  if (opts.out) {
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, `# Benchmark results, ${new Date().toISOString().slice(0, 10)}\n\n${report}`);
+    process.stderr.write(`bench: wrote ${path.relative(process.cwd(), opts.out)}\n`);
+  }
+}
+
+main()
+  .then(() => {
+    killAll();
+    process.exit(0);
+  })
+  .catch((err) => {
+    process.stderr.write(`bench: ${err.message}\n`);
+    killAll();
+    process.exit(1);
+  });

@@ -1,0 +1,87 @@
+'use strict';
+// Proxied HTTP under wrk: the upstream directly (baseline), the bare http-proxy-3 server
+// (the engine's floor) and the gateway in library mode, all in front of one upstream.
+
+const { request } = require('../lib/http-check');
+const { interleave } = require('../lib/interleave');
+const { startTarget, stopAll } = require('../lib/targets');
+const { wrk } = require('../lib/wrk');
+
+const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
+
+/** Small GET (`/v1/ping`-like, ~100 B answer), 50 connections. */
+const smallGet = {
+  id: 'small-get',
+  title: 'small GET (~100 B), 50 connections',
+  connections: 50,
+  path: '/v1/ping',
+  request: { method: 'GET' },
+  check: (res) => res.status === 200 && res.body.length >= 90,
+};
+
+/** 64 KiB POST (a message), 20 connections; the upstream reads it and acknowledges. */
+const post64k = {
+  id: 'post-64k',
+  title: '64 KiB POST, 20 connections',
+  connections: 20,
+  path: '/v1/messages',
+  request: { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } },
+  check: (res) => res.status === 200 && res.body.toString() === '{"received":65536}',
+};
+
+/** Starts the three targets, checks each answers the scenario's request, loads them interleaved. */
+async function runProxied(ctx, shape) {
+  const children = [];
+  try {
+    const upstream = await startTarget(ctx, 'upstream', 'upstream');
+    children.push(upstream);
+    const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
+    for (const [id, label, file] of [
+      ['http-proxy-3', 'bare http-proxy-3 (keep-alive agent)', 'http-proxy-3'],
+      ['gateway', 'gateway (library mode, node:http)', 'gateway'],
+    ]) {
+      try {
+        const child = await startTarget(ctx, id, file, { upstream: upstream.url, fingerprint: FINGERPRINT });
+        children.push(child);
+        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined });
+      } catch (err) {
+        targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
+      }
+    }
+    const body = shape.request.bodyBytes ? Buffer.alloc(shape.request.bodyBytes, 'x') : undefined;
+    for (const t of targets) {
+      if (t.failed) continue;
+      try {
+        const res = await request(`${t.url}${shape.path}`, { method: shape.request.method, body, headers: shape.request.headers });
+        if (!shape.check(res)) t.failed = `wrong answer: ${res.status} ${res.body.toString().slice(0, 120)}`;
+      } catch (err) {
+        t.failed = `no answer: ${err.message}`;
+      }
+      if (t.failed) ctx.warn(`${shape.id} · ${t.label}: ${t.failed}`);
+    }
+    return await interleave(ctx, {
+      scenario: shape.title,
+      targets,
+      measure: (t, window) => wrkWindow(ctx, `${t.url}${shape.path}`, shape.connections, shape.request, window),
+    });
+  } finally {
+    await stopAll(children);
+  }
+}
+
+/** A warm-up wrk run, then the measured one inside the CPU window. */
+async function wrkWindow(ctx, url, connections, request, window) {
+  const base = { url, connections, threads: ctx.threads, core: ctx.cores.load, request };
+  if (ctx.opts.warmupSeconds > 0) await wrk({ ...base, seconds: ctx.opts.warmupSeconds });
+  window.start();
+  const r = await wrk({ ...base, seconds: ctx.opts.seconds });
+  window.end();
+  return r;
+}
+
+module.exports = {
+  smallGet: { ...smallGet, run: (ctx) => runProxied(ctx, smallGet) },
+  post64k: { ...post64k, run: (ctx) => runProxied(ctx, post64k) },
+  wrkWindow,
+  FINGERPRINT,
+};

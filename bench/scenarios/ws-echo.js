@@ -1,0 +1,64 @@
+'use strict';
+// WebSocket echo round trips over 50 tunnels: the upstream directly, the bare http-proxy-3
+// server and the gateway. One message (128 B) in flight per tunnel; the client is its own
+// process on the load core.
+
+const path = require('node:path');
+const { interleave } = require('../lib/interleave');
+const { NodeChild } = require('../lib/processes');
+const { startTarget, stopAll } = require('../lib/targets');
+const { FINGERPRINT } = require('./proxied-http');
+
+const TUNNELS = 50;
+const MESSAGE_BYTES = 128;
+const CLIENT = path.join(__dirname, '..', 'clients', 'ws-echo.js');
+
+async function run(ctx) {
+  const children = [];
+  try {
+    const upstream = await startTarget(ctx, 'upstream', 'upstream');
+    children.push(upstream);
+    const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
+    for (const [id, label] of [
+      ['http-proxy-3', 'bare http-proxy-3'],
+      ['gateway', 'gateway (library mode, node:http)'],
+    ]) {
+      try {
+        const child = await startTarget(ctx, id, id, { upstream: upstream.url, fingerprint: FINGERPRINT });
+        children.push(child);
+        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined });
+      } catch (err) {
+        targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
+      }
+    }
+    return await interleave(ctx, {
+      scenario: `WebSocket echo round trips, ${TUNNELS} tunnels`,
+      targets,
+      measure: async (t, window) => {
+        const { seconds, warmupSeconds } = ctx.opts;
+        const client = new NodeChild('ws-echo client', CLIENT, {
+          args: [JSON.stringify({ url: `${t.url.replace(/^http/, 'ws')}/v1/stream`, connections: TUNNELS, warmupSeconds, seconds, messageBytes: MESSAGE_BYTES })],
+          core: ctx.cores.load,
+        });
+        client.ready.catch(() => undefined); // this client sends no 'ready'
+        try {
+          const limit = (warmupSeconds + seconds + 20) * 1000;
+          const measuring = client.message('measuring', limit);
+          const result = client.message('result', limit);
+          result.catch(() => undefined);
+          await measuring;
+          window.start();
+          const r = await result;
+          window.end();
+          return r;
+        } finally {
+          await client.stop(2000);
+        }
+      },
+    });
+  } finally {
+    await stopAll(children);
+  }
+}
+
+module.exports = { wsEcho: { id: 'ws-echo', title: 'WebSocket echo', run } };

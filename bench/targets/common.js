@@ -1,0 +1,70 @@
+'use strict';
+// Shared plumbing of every benchmark target: each target is its own child process (so its
+// CPU time can be read from /proc/<pid>/stat), told what to do by a JSON argument and
+// driven over the IPC channel. No target prints anything unless it fails.
+
+const path = require('node:path');
+
+/** The target's configuration: the JSON passed as the first argument. */
+function config() {
+  return JSON.parse(process.argv[2] ?? '{}');
+}
+
+/** The compiled gateway (`dist/` by default; `BENCH_DIST` points elsewhere). */
+function dist(subpath) {
+  const root = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(__dirname, '..', '..', 'dist');
+  return require(path.join(root, subpath));
+}
+
+/** Waits for a server to listen on 127.0.0.1, port 0 unless told. */
+function listen(server, port = 0) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server.address().port);
+    });
+  });
+}
+
+/**
+ * Announces readiness and answers the harness: `stop` exits cleanly (so `--cpu-prof`
+ * writes its profile), `gc` collects (with --expose-gc), `memory` reports usage.
+ * A target whose parent is gone exits at once.
+ */
+function serve(ready, stop = async () => undefined) {
+  const send = (msg) => process.connected && process.send(msg);
+  let stopping = false;
+  const exit = async () => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(0), 2000);
+    force.unref();
+    try {
+      await stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('disconnect', exit);
+  process.on('SIGTERM', exit);
+  process.on('message', (msg) => {
+    if (msg.type === 'stop') void exit();
+    else if (msg.type === 'gc') {
+      if (typeof global.gc === 'function') {
+        global.gc();
+        global.gc();
+      }
+      send({ type: 'gc-done' });
+    } else if (msg.type === 'memory') send({ type: 'memory', ...process.memoryUsage() });
+  });
+  send({ type: 'ready', ...ready });
+}
+
+/** Reports a startup failure to the harness and exits non-zero. */
+function fail(err) {
+  process.stderr.write(`${err && err.stack ? err.stack : String(err)}\n`);
+  process.exit(1);
+}
+
+module.exports = { config, dist, listen, serve, fail };
