@@ -218,7 +218,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   private statusChanged(change: StatusChange): void {
     this.metrics.setUpstreamStatus(change.status);
     this.metrics.stateTransition(change.previous, change.status);
-    const level = change.status === 'healthy' ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
+    // Going unhealthy because we are shutting down is expected, not an alarm.
+    const level = change.status === 'healthy' || this.shutdownStarted ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
     this.logger[level]({ event: 'upstream_status', status: change.status, previous: change.previous, reason: change.reason }, `upstream ${change.status}`);
     this.emit('status', change);
   }
