@@ -86,15 +86,19 @@ function help(io: CliIo, command: string): number {
   return EXIT.ok;
 }
 
-/** Stops gracefully on the first SIGTERM/SIGINT, at once on the second. */
-function installSignalHandlers(running: Running): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    stopping = true;
-    running.shutdown().then(
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Signals are handled from the very start, so none can arrive in a window where the default
+ * handler would kill a server that is still starting. For `serve` and `demo`: the first
+ * SIGTERM/SIGINT stops gracefully (once started), the second exits at once. Other commands
+ * exit at once.
+ */
+function installSignalHandlers(longRunning: boolean): (running: Running) => void {
+  let running: Running | undefined;
+  let signalled = false;
+  const stop = (r: Running): void => {
+    r.shutdown().then(
       () => process.exit(EXIT.ok),
       (err: unknown) => {
         process.stderr.write(`cryptid-gateway: shutdown failed: ${(err as Error).message}\n`);
@@ -102,16 +106,27 @@ function installSignalHandlers(running: Running): void {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled || !longRunning) process.exit(SIGNAL_EXIT[signal] ?? 1);
+    signalled = true;
+    if (running) stop(running);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return (r) => {
+    running = r;
+    if (signalled) stop(r);
+  };
 }
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+const argv = process.argv.slice(2);
+const started = installSignalHandlers(argv[0] === undefined || argv[0] === 'serve' || argv[0] === 'demo' || argv[0].startsWith('-'));
 
-main(process.argv.slice(2), io).then(
+main(argv, io).then(
   (result) => {
     if (typeof result === 'number') process.exitCode = result;
-    else installSignalHandlers(result);
+    else started(result);
   },
   (err: unknown) => {
     if (err instanceof ConfigError) {

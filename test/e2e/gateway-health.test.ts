@@ -179,6 +179,6 @@ describe('the gateway tracking its upstream', () => {
     upstream.mode = 'healthy';
     await untilStatus(r.gateway, 'healthy');
     for (let i = 1; i < r.changes.length; i++) expect(r.changes[i]!.previous).toBe(r.changes[i - 1]!.status);
-    expect(upstream.probeHits).toBeGreaterThan(5);
+    expect(r.changes.length).toBeGreaterThanOrEqual(5);
   });
 });
