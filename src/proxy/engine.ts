@@ -4,6 +4,29 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { ProxyServer, type ServerOptions } from 'http-proxy-3';
 
+/**
+ * The keep-alive pool to the upstream: every proxied request of the gateway goes through
+ * one. LIFO hands out the most recently used socket, so under light load the others idle
+ * out instead of each being kept barely alive (and racing the upstream's keep-alive timeout).
+ */
+export function createUpstreamAgent(upstream: URL): HttpAgent {
+  const options = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
+  return upstream.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+}
+
+/**
+ * SNI and certificate checks against the upstream's own name, not the public Host header
+ * that the request carries through; undefined for plain HTTP and IP literals.
+ */
+export function sniOf(upstream: URL): { servername: string } | undefined {
+  return upstream.protocol === 'https:' && isIP(upstream.hostname) === 0 ? { servername: upstream.hostname } : undefined;
+}
+
+/** The error an engine reports when the upstream's response body breaks off before its end. */
+export function responseCutShort(): Error {
+  return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });
+}
+
 /** Which side broke when the engine reports an error. */
 export type ErrorSide = 'upstream' | 'client';
 
@@ -11,13 +34,19 @@ export type ErrorSide = 'upstream' | 'client';
 export interface WebCall {
   /** Exactly the headers the upstream receives (already filtered; see `headers.ts`). */
   readonly headers: OutgoingHttpHeaders;
-  /** The request body to send (the counting stream the caller pipes the request into). */
-  readonly body: Readable;
-  /** The upstream request exists (called once, before any byte of it is answered). */
+  /**
+   * The request body to send: the request itself, or a stream the caller pipes it into;
+   * null when the request has none (the upstream request is ended at once).
+   */
+  readonly body: Readable | null;
+  /** The upstream request exists (called once, before any byte of it is answered). The caller aborts it when the client goes away. */
   onRequest(upstreamReq: ClientRequest): void;
-  /** Upstream response headers arrived; runs before they are relayed, so `upstreamRes.headers` may be replaced. */
-  onResponse(upstreamRes: IncomingMessage): void;
-  /** Talking to the upstream failed, or the client's request stream broke. */
+  /** Upstream response headers arrived; returns exactly the headers to relay (status and reason phrase are the upstream's). */
+  onResponse(upstreamRes: IncomingMessage): OutgoingHttpHeaders;
+  /**
+   * Talking to the upstream failed (also after the response headers: a response body cut
+   * short), or the client's request stream broke.
+   */
   onError(err: Error, side: ErrorSide): void;
 }
 
@@ -60,12 +89,8 @@ export interface ProxyEngine {
  * surface as a reset); the caller runs its own timer and destroys the upstream request
  * with a typed error.
  */
-export function createHttpProxy3Engine(upstream: URL): ProxyEngine {
-  const secure = upstream.protocol === 'https:';
-  const agent = secure ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
-  // SNI and certificate checks against the upstream's own name, not the public Host header
-  // that the request carries through.
-  const ssl = secure && isIP(upstream.hostname) === 0 ? { servername: upstream.hostname } : undefined;
+export function createHttpProxy3Engine(upstream: URL, agent: HttpAgent = createUpstreamAgent(upstream)): ProxyEngine {
+  const ssl = sniOf(upstream);
   const proxy = new ProxyServer({
     target: upstream,
     xfwd: false,
@@ -82,7 +107,14 @@ export function createHttpProxy3Engine(upstream: URL): ProxyEngine {
   proxy.on('error', () => undefined);
   proxy.on('econnreset', () => undefined);
   proxy.on('proxyReq', (upstreamReq, req) => webCalls.get(req)?.onRequest(upstreamReq));
-  proxy.on('proxyRes', (upstreamRes, req) => webCalls.get(req)?.onResponse(upstreamRes));
+  proxy.on('proxyRes', (upstreamRes, req) => {
+    const call = webCalls.get(req);
+    if (!call) return;
+    upstreamRes.headers = call.onResponse(upstreamRes) as IncomingHttpHeaders;
+    upstreamRes.once('close', () => {
+      if (!upstreamRes.complete) call.onError(responseCutShort(), 'upstream');
+    });
+  });
   proxy.on('proxyReqWs', (upstreamReq, req) => {
     const call = wsCalls.get(req);
     if (!call) return;
@@ -116,7 +148,7 @@ export function createHttpProxy3Engine(upstream: URL): ProxyEngine {
   return {
     web(req, res, call) {
       webCalls.set(req, call);
-      const options: ServerOptions = { agent, buffer: call.body, ...(ssl && { ssl }) };
+      const options: ServerOptions = { agent, ...(call.body && { buffer: call.body }), ...(ssl && { ssl }) };
       lend(req, call.headers, () =>
         proxy.web(req, res, options, (err: Error) => {
           const side: ErrorSide = req.errored === err || req.socket.destroyed ? 'client' : 'upstream';

@@ -1,11 +1,12 @@
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeError } from '../http/json-error';
 import type { Logger } from '../logger';
-import { BodyCounter, declaredTooLarge } from './body-limit';
+import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { clientInfo, pathOf } from './client-info';
-import type { ProxyEngine } from './engine';
+import type { ErrorSide, ProxyEngine, WebCall } from './engine';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type UpstreamFailure } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
@@ -39,6 +40,9 @@ class BodyTooLargeError extends Error {
   readonly code = 'BODY_TOO_LARGE';
 }
 
+/** Nothing to send before the request is forwarded. */
+const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
+
 /**
  * Forwards one HTTP request to the upstream (SPEC §5): refusals the gateway owns first
  * (closed, federation guard, fail-fast, declared size), then a streamed, never retried
@@ -46,102 +50,168 @@ class BodyTooLargeError extends Error {
  * `requestFinished` report.
  */
 export function createForwarder(options: ForwarderOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { engine, observer, logger, timeoutMs, maxBodyBytes } = options;
-
   return function forward(req, res) {
-    const started = performance.now();
-    const method = req.method ?? 'GET';
-    const path = pathOf(req.url);
-    const headOnly = method === 'HEAD';
-    let rejected: Rejection | null = null;
-    let failure: UpstreamFailure | null = null;
-    let upstreamLatencyMs: number | null = null;
-    // The gateway has written its own answer (or ended the connection on purpose).
-    let settled = false;
-    let endedByGateway = false;
+    new Exchange(options, req, res).start();
+  };
+}
 
-    res.once('close', () => {
-      clearTimeout(timer);
-      const clientAborted = !res.writableFinished && !endedByGateway;
-      const status = res.headersSent ? res.statusCode : 0;
-      const durationMs = performance.now() - started;
-      observer.requestFinished({ method, path, status, upstreamLatencyMs, durationMs, failure, rejected, clientAborted });
-      logger.debug({ event: 'request', method, status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
-    });
+/**
+ * One proxied request, from arrival to its `requestFinished` report. It is also the
+ * engine's `WebCall` and the body counter's listener: the state of the request lives in
+ * one object, and the engine calls its methods instead of a set of per-request closures.
+ */
+class Exchange implements WebCall, BodyCounterEvents {
+  private readonly started = performance.now();
+  private readonly method: string;
+  private readonly path: string;
+  private rejected: Rejection | null = null;
+  private failure: UpstreamFailure | null = null;
+  private upstreamLatencyMs: number | null = null;
+  /** The gateway has written its own answer (or ended the connection on purpose). */
+  private settled = false;
+  private endedByGateway = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private upstreamReq: ClientRequest | undefined = undefined;
+  private pendingAbort: Error | undefined = undefined;
+  headers: OutgoingHttpHeaders = NO_HEADERS;
+  body: Readable | null = null;
 
-    function answer(kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
-      if (settled) return;
-      settled = true;
-      if (res.headersSent) endedByGateway = true;
-      writeError(res, kind, extraHeaders, headOnly);
-    }
+  constructor(
+    private readonly options: ForwarderOptions,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.method = req.method ?? 'GET';
+    this.path = pathOf(req.url);
+  }
 
-    function reject(reason: Rejection, kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
-      rejected = reason;
-      answer(kind, extraHeaders);
-    }
+  start(): void {
+    const { options, req, res } = this;
+    res.once('close', () => this.finished());
+    if (options.closed()) return this.reject('closed', 'unavailable');
+    if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
+    if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
+    if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);
 
-    // Declared before the early returns so the 'close' listener can always clear it.
-    let timer: NodeJS.Timeout | undefined = undefined;
-    if (options.closed()) return reject('closed', 'unavailable');
-    if (federationRefused(path, options.federationEnabled)) return reject('federationDisabled', 'federationDisabled');
-    if (options.failFast && options.upstreamUnhealthy()) return reject('failFast', 'failFast');
-    if (declaredTooLarge(req.headers, maxBodyBytes)) return reject('tooLarge', 'tooLarge', CLOSE);
-
-    let upstreamReq: ClientRequest | undefined;
-    let pendingAbort: Error | undefined;
-    const abortUpstream = (err: Error): void => {
-      if (upstreamReq) upstreamReq.destroy(err);
-      else pendingAbort = err;
-    };
     // "No response headers within timeoutMs", counted from the last byte of progress: a
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
-    timer = setTimeout(() => abortUpstream(new UpstreamTimeoutError(timeoutMs)), timeoutMs);
+    this.timer = setTimeout(timedOut, options.timeoutMs, this);
+    this.body = this.requestBody();
+    this.headers = forwardRequestHeaders(req.headers, clientInfo(req));
+    options.engine.web(req, res, this);
+  }
 
-    const body = new BodyCounter(maxBodyBytes, {
-      onProgress: () => timer?.refresh(),
-      onExceeded: () => {
-        clearTimeout(timer);
-        req.unpipe(body);
-        abortUpstream(new BodyTooLargeError('request body exceeds proxy.maxBodyBytes'));
-        reject('tooLarge', 'tooLarge', CLOSE);
-      },
-    });
-    req.pipe(body);
+  /**
+   * What the engine sends as the body. Counting costs a stream per request, so it is only
+   * paid where the size is not already known: no body at all (neither `Content-Length` nor
+   * `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared length has passed the
+   * cap above and Node's parser never delivers more than it; only a chunked body is counted.
+   */
+  private requestBody(): Readable | null {
+    const { req } = this;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      if (Number(declared) === 0) return null;
+      req.on('data', () => this.onProgress());
+      return req;
+    }
+    if (req.headers['transfer-encoding'] === undefined) return null;
+    const counter = new BodyCounter(this.options.maxBodyBytes, this);
+    req.pipe(counter);
+    return counter;
+  }
 
-    engine.web(req, res, {
-      headers: forwardRequestHeaders(req.headers, clientInfo(req)),
-      body,
-      onRequest(r) {
-        upstreamReq = r;
-        if (pendingAbort) r.destroy(pendingAbort);
-      },
-      onResponse(upstreamRes) {
-        clearTimeout(timer);
-        upstreamLatencyMs = performance.now() - started;
-        const headers = relayResponseHeaders(upstreamRes.headers);
-        headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-        upstreamRes.headers = headers;
-        upstreamRes.once('close', () => {
-          // The upstream broke off mid-body: the status is out, so the connection ends (SPEC §5).
-          if (upstreamRes.complete || res.destroyed || settled) return;
-          failure = 'reset';
-          endedByGateway = true;
-          res.destroy();
-        });
-      },
-      onError(err, side) {
-        clearTimeout(timer);
-        if (side === 'client') {
-          // The client's own request stream broke (aborted upload, bad chunking): nobody to answer.
-          res.destroy();
-          return;
-        }
-        if (settled || res.destroyed) return;
-        failure = classifyUpstreamError(err);
-        logger.warn({ event: 'upstream_error', method, failure, code: (err as { code?: unknown }).code }, 'upstream request failed');
-        answer(failureKindOf(failure));
-      },
-    });
-  };
+  /** The response is over (sent, failed or abandoned): one report, and the upstream request never outlives it. */
+  private finished(): void {
+    const { res, options } = this;
+    clearTimeout(this.timer);
+    const clientAborted = !res.writableFinished && !this.endedByGateway;
+    // A client that goes away aborts its upstream request at once (SPEC §5).
+    if (!res.writableFinished) this.upstreamReq?.destroy();
+    const status = res.headersSent ? res.statusCode : 0;
+    const durationMs = performance.now() - this.started;
+    const { method, path, upstreamLatencyMs, failure, rejected } = this;
+    options.observer.requestFinished({ method, path, status, upstreamLatencyMs, durationMs, failure, rejected, clientAborted });
+    if (options.logger.isLevelEnabled('debug')) {
+      options.logger.debug({ event: 'request', method, status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
+    }
+  }
+
+  private answer(kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.res.headersSent) this.endedByGateway = true;
+    writeError(this.res, kind, extraHeaders, this.method === 'HEAD');
+  }
+
+  private reject(reason: Rejection, kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
+    this.rejected = reason;
+    this.answer(kind, extraHeaders);
+  }
+
+  /** No response headers (and no upload progress) for `proxy.timeoutMs`. */
+  timedOut(): void {
+    this.abortUpstream(new UpstreamTimeoutError(this.options.timeoutMs));
+  }
+
+  /** Destroys the upstream request with `err`, or as soon as it exists. */
+  private abortUpstream(err: Error): void {
+    if (this.upstreamReq) this.upstreamReq.destroy(err);
+    else this.pendingAbort = err;
+  }
+
+  // BodyCounterEvents
+
+  onProgress(): void {
+    this.timer?.refresh();
+  }
+
+  onExceeded(): void {
+    clearTimeout(this.timer);
+    this.req.unpipe(this.body as BodyCounter);
+    this.abortUpstream(new BodyTooLargeError('request body exceeds proxy.maxBodyBytes'));
+    this.reject('tooLarge', 'tooLarge', CLOSE);
+  }
+
+  // WebCall
+
+  onRequest(upstreamReq: ClientRequest): void {
+    this.upstreamReq = upstreamReq;
+    if (this.pendingAbort) upstreamReq.destroy(this.pendingAbort);
+  }
+
+  onResponse(upstreamRes: IncomingMessage): OutgoingHttpHeaders {
+    clearTimeout(this.timer);
+    this.upstreamLatencyMs = performance.now() - this.started;
+    const headers = relayResponseHeaders(upstreamRes.headers);
+    headers.connection = this.res.shouldKeepAlive ? 'keep-alive' : 'close';
+    return headers;
+  }
+
+  onError(err: Error, side: ErrorSide): void {
+    clearTimeout(this.timer);
+    const { res } = this;
+    if (side === 'client') {
+      // The client's own request stream broke (aborted upload, bad chunking): nobody to answer.
+      res.destroy();
+      return;
+    }
+    if (this.settled || res.destroyed) return;
+    if (res.headersSent) {
+      // The upstream broke off mid-body: the status is out, so the connection ends (SPEC §5).
+      this.failure = 'reset';
+      this.settled = true;
+      this.endedByGateway = true;
+      res.destroy();
+      return;
+    }
+    const failure = classifyUpstreamError(err);
+    this.failure = failure;
+    this.options.logger.warn({ event: 'upstream_error', method: this.method, failure, code: (err as { code?: unknown }).code }, 'upstream request failed');
+    this.answer(failureKindOf(failure));
+  }
+}
+
+function timedOut(exchange: Exchange): void {
+  exchange.timedOut();
 }

@@ -38,16 +38,40 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
   return names;
 }
 
-/** A copy of `headers` without hop-by-hop headers and without those named in `Connection`. Pure. */
-export function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/**
+ * The names `Connection` lists beyond the hop-by-hop set, or null when there are none.
+ * The usual values (`keep-alive`, `close`, `upgrade`) name only hop-by-hop headers, so the
+ * common request allocates nothing here.
+ */
+function extraListed(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  if (typeof value === 'string' && value.length <= 10) {
+    const token = value.toLowerCase();
+    if (token === 'keep-alive' || token === 'close' || token === 'upgrade') return null;
+  }
+  const listed = connectionListed(value);
+  for (const name of HOP_BY_HOP) listed.delete(name);
+  return listed.size === 0 ? null : listed;
+}
+
+/**
+ * Copies `headers` into `out` without hop-by-hop headers and without those named in
+ * `Connection`: one pass, no intermediate arrays. `skip` names one more header to drop.
+ */
+function copyEndToEnd<T extends IncomingHttpHeaders | OutgoingHttpHeaders>(headers: IncomingHttpHeaders, out: T, skip?: string): T {
   // First, before anything else reads them: the names the sender marked as connection-only.
-  const listed = connectionListed(headers.connection);
-  const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
-    out[name] = value;
+  const listed = extraListed(headers.connection);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || name === skip || (listed !== null && listed.has(name))) continue;
+    (out as IncomingHttpHeaders)[name] = value;
   }
   return out;
+}
+
+/** A copy of `headers` without hop-by-hop headers and without those named in `Connection`. Pure. */
+export function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return copyEndToEnd(headers, {});
 }
 
 function appendForwardedFor(existing: string | string[] | undefined, address: string | undefined): string | undefined {
@@ -68,8 +92,7 @@ function appendForwardedFor(existing: string | string[] | undefined, address: st
  * - `Host`, `Authorization` and every end-to-end header untouched.
  */
 export function forwardRequestHeaders(incoming: IncomingHttpHeaders, client: ClientInfo): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = withoutHopByHop(incoming);
-  delete out.expect;
+  const out = copyEndToEnd<OutgoingHttpHeaders>(incoming, {}, 'expect');
   const te = incoming['transfer-encoding'];
   if (te !== undefined && incoming['content-length'] === undefined) out['transfer-encoding'] = te;
   setForwarded(out, incoming, client);
@@ -82,7 +105,7 @@ export function forwardRequestHeaders(incoming: IncomingHttpHeaders, client: Cli
  * headers (protocol, key, version, extensions) and the query stay untouched. Pure.
  */
 export function forwardUpgradeHeaders(incoming: IncomingHttpHeaders, client: ClientInfo): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = withoutHopByHop(incoming);
+  const out = copyEndToEnd<OutgoingHttpHeaders>(incoming, {});
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';
   setForwarded(out, incoming, client);
@@ -102,6 +125,6 @@ function setForwarded(out: OutgoingHttpHeaders, incoming: IncomingHttpHeaders, c
  * `Connection`-listed headers removed (the gateway's server frames its own connection;
  * a relayed `Trailer` without trailers would even make Node throw). Pure.
  */
-export function relayResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  return withoutHopByHop(headers);
+export function relayResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return copyEndToEnd<OutgoingHttpHeaders>(headers, {});
 }

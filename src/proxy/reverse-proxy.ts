@@ -2,8 +2,9 @@ import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
-import { createHttpProxy3Engine, type ProxyEngine } from './engine';
+import type { ProxyEngine } from './engine';
 import { createForwarder } from './forward';
+import { createNodeHttpEngine } from './node-http-engine';
 import { NOOP_OBSERVER, type ProxyObserver } from './observer';
 import { safeObserver } from './safe-observer';
 import { WebSocketProxy } from './websocket';
@@ -15,7 +16,7 @@ export interface ReverseProxyHooks {
   readonly observer?: ProxyObserver | undefined;
   /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
-  /** Another engine (benchmarks, tests). @default http-proxy-3 */
+  /** Another engine (benchmarks, tests). @default `node:http` for requests, http-proxy-3 for WebSocket upgrades */
   readonly engine?: ProxyEngine | undefined;
 }
 
@@ -32,7 +33,7 @@ export class ReverseProxy {
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
-    this.engine = hooks.engine ?? createHttpProxy3Engine(config.upstream);
+    this.engine = hooks.engine ?? createNodeHttpEngine(config.upstream);
     const shared = {
       engine: this.engine,
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,

@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
@@ -115,7 +115,7 @@ export class WebSocketProxy {
         if (!settle()) return;
         const headers = relayResponseHeaders(upstreamRes.headers);
         headers.connection = 'close';
-        upstreamRes.headers = headers;
+        upstreamRes.headers = headers as IncomingHttpHeaders;
         observer.upgradeFailed('upstreamRefusedUpgrade');
         logger.debug({ event: 'upgrade_refused', status: upstreamRes.statusCode }, 'upstream refused the WebSocket upgrade');
       },
