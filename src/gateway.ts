@@ -144,6 +144,9 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
 
   /** Routes one request: discovery and health are answered here, everything else goes upstream. */
   handle(req: IncomingMessage, res: ServerResponse, _next?: NextFunction): void {
+    // Draining: every answer closes its connection, so keep-alive clients reconnect (to a
+    // peer, once this listener stops accepting) instead of racing the final idle close.
+    if (this.shutdownStarted) res.shouldKeepAlive = false;
     const url = req.url ?? '/';
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_ROUTE, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_ROUTE, this.healthEndpoint);

@@ -128,7 +128,11 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
     const at = this.now();
     const connectionFailure = outcome.connectionFailure === true;
     this.window.add(at, outcome.latencyMs, outcome.upstreamFailure || connectionFailure);
-    if (this.run.record(connectionFailure, at) && !this.isUnhealthy() && this.prober.probeNow()) this.trafficProbe = true;
+    if (this.run.record(connectionFailure, at) && !this.isUnhealthy()) {
+      // A probe already in flight answers just as well: its result confirms the traffic too.
+      this.prober.probeNow();
+      this.trafficProbe = true;
+    }
     const degraded = this.window.isDegraded(at);
     if (degraded !== this.passiveDegraded) {
       this.passiveDegraded = degraded;

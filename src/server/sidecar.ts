@@ -70,9 +70,12 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
   // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  // Malformed or too slow requests get a status that says why (never the parser's text).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   warnAbout(material, logger);
