@@ -34,6 +34,9 @@ const USAGE = `usage: node bench/run.js [options]
   --no-pin           do not pin processes to cores with taskset
   --out FILE         results file (default bench/results/<YYYY-MM-DD>.md; quick runs write none)
   --dist DIR         compiled gateway to load (default dist/; also BENCH_DIST)
+  --label TEXT       what the gateway under test is called in the tables (default "undici", its HTTP engine)
+  --compare-dist DIR a second compiled gateway, measured interleaved with the first in the proxied HTTP scenarios
+  --compare-label T  what that second gateway is called (default "compare")
   -h, --help`;
 
 function options() {
@@ -50,6 +53,9 @@ function options() {
       'no-pin': { type: 'boolean', default: false },
       out: { type: 'string' },
       dist: { type: 'string' },
+      label: { type: 'string' },
+      'compare-dist': { type: 'string' },
+      'compare-label': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -79,6 +85,9 @@ function options() {
     pin: !values['no-pin'],
     out: values.out ?? (quick ? undefined : path.join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}.md`)),
     dist: values.dist ?? process.env.BENCH_DIST,
+    label: values.label ?? 'undici',
+    compareDist: values['compare-dist'],
+    compareLabel: values['compare-label'] ?? 'compare',
   };
 }
 

@@ -7,13 +7,13 @@ const { NodeChild } = require('./processes');
 const DIR = path.join(__dirname, '..', 'targets');
 
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
-async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile } = {}) {
+async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist } = {}) {
   const child = new NodeChild(name, path.join(DIR, `${file}.js`), {
     args: [JSON.stringify(config)],
     nodeArgs,
     nofile,
     core: ctx.cores.targets,
-    env: ctx.dist ? { BENCH_DIST: ctx.dist } : {},
+    env: dist ? { BENCH_DIST: dist } : {},
   });
   try {
     const ready = await child.ready;

@@ -2,6 +2,7 @@
 // Proxied HTTP under wrk: the upstream directly (baseline), the bare http-proxy-3 server
 // (the engine's floor) and the gateway in library mode, all in front of one upstream.
 
+const path = require('node:path');
 const { request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
 const { startTarget, stopAll } = require('../lib/targets');
@@ -36,14 +37,16 @@ async function runProxied(ctx, shape) {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
-    for (const [id, label, file] of [
+    const proxies = [
       ['http-proxy-3', 'bare http-proxy-3 (keep-alive agent)', 'http-proxy-3'],
-      ['gateway', 'gateway (library mode, node:http)', 'gateway'],
-    ]) {
+      ['gateway', `gateway (library mode, ${ctx.opts.label})`, 'gateway'],
+    ];
+    if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);
+    for (const [id, label, file, dist] of proxies) {
       try {
-        const child = await startTarget(ctx, id, file, { upstream: upstream.url, fingerprint: FINGERPRINT });
+        const child = await startTarget(ctx, id, file, { upstream: upstream.url, fingerprint: FINGERPRINT }, dist ? { dist } : {});
         children.push(child);
-        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined });
+        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined });
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
       }

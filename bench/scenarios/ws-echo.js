@@ -21,7 +21,7 @@ async function run(ctx) {
     const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
     for (const [id, label] of [
       ['http-proxy-3', 'bare http-proxy-3'],
-      ['gateway', 'gateway (library mode, node:http)'],
+      ['gateway', `gateway (library mode, ${ctx.opts.label})`],
     ]) {
       try {
         const child = await startTarget(ctx, id, id, { upstream: upstream.url, fingerprint: FINGERPRINT });

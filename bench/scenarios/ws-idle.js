@@ -118,7 +118,7 @@ async function run(ctx) {
     const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile });
     children.push(upstream);
     const results = [];
-    results.push(await measureOne(ctx, upstream, 'gateway', 'gateway (library mode, node:http)', count, nofile));
+    results.push(await measureOne(ctx, upstream, 'gateway', `gateway (library mode, ${ctx.opts.label})`, count, nofile));
     results.push(await measureOne(ctx, upstream, 'http-proxy-3', 'bare http-proxy-3', count, nofile));
     return { scenario: 'idle WebSocket tunnels', idle: results, note };
   } finally {

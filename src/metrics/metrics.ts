@@ -1,4 +1,4 @@
-import { STATUS_CODES, type Agent } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DOCUMENT_DEFAULTS } from '../discovery/document';
 import type { ProbeResultKind } from '../health/probe';
@@ -159,7 +159,7 @@ export class GatewayMetrics {
   private openTunnels = 0;
   private readonly certificateExpiry: Gauge;
   private readonly buildInfo: Gauge<'version' | 'protocol_version'>;
-  private readonly agents = new Set<Agent>();
+  private readonly agents = new Set<SocketCounts>();
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
@@ -354,7 +354,7 @@ export class GatewayMetrics {
    * Reports the sockets of an upstream keep-alive pool, read at scrape time.
    * @returns a function that stops watching it
    */
-  watchAgent(agent: Agent): () => void {
+  watchAgent(agent: SocketCounts): () => void {
     this.agents.add(agent);
     return () => {
       this.agents.delete(agent);
@@ -388,7 +388,13 @@ function zeroedChildren<L extends string>(counter: Counter<L>, values: readonly 
   );
 }
 
-function countSockets(pool: NodeJS.ReadOnlyDict<unknown[]>): number {
+/** What is read of a keep-alive pool: its sockets per origin, in use and free (a node:http `Agent` fits). */
+export interface SocketCounts {
+  readonly sockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
+  readonly freeSockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
+}
+
+function countSockets(pool: NodeJS.ReadOnlyDict<readonly unknown[]>): number {
   let n = 0;
   for (const key in pool) n += pool[key]?.length ?? 0;
   return n;

@@ -27,6 +27,25 @@ export function responseCutShort(): Error {
   return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });
 }
 
+/** What the caller may do with the upstream request: destroy it (with the reason, if any). */
+export interface UpstreamRequest {
+  destroy(err?: Error): unknown;
+}
+
+/** What the caller reads of the upstream response (a node:http `IncomingMessage` fits). */
+export interface UpstreamResponse {
+  readonly statusCode?: number | undefined;
+  readonly statusMessage?: string | undefined;
+  /** Lower-case names; duplicates folded as node:http folds them. */
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** The sockets of an engine's keep-alive pool, as metrics read them (a node:http `Agent` fits). */
+export interface SocketPool {
+  readonly sockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
+  readonly freeSockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
+}
+
 /** Which side broke when the engine reports an error. */
 export type ErrorSide = 'upstream' | 'client';
 
@@ -40,9 +59,9 @@ export interface WebCall {
    */
   readonly body: Readable | null;
   /** The upstream request exists (called once, before any byte of it is answered). The caller aborts it when the client goes away. */
-  onRequest(upstreamReq: ClientRequest): void;
+  onRequest(upstreamReq: UpstreamRequest): void;
   /** Upstream response headers arrived; returns exactly the headers to relay (status and reason phrase are the upstream's). */
-  onResponse(upstreamRes: IncomingMessage): OutgoingHttpHeaders;
+  onResponse(upstreamRes: UpstreamResponse): OutgoingHttpHeaders;
   /**
    * Talking to the upstream failed (also after the response headers: a response body cut
    * short), or the client's request stream broke.
@@ -76,7 +95,7 @@ export interface ProxyEngine {
   /** Frees pooled upstream connections. */
   close(): void;
   /** The keep-alive pool to the upstream, when the engine has one (metrics read its sockets). */
-  readonly agent?: HttpAgent | undefined;
+  readonly agent?: SocketPool | undefined;
 }
 
 /**

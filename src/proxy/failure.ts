@@ -29,6 +29,8 @@ export const ERROR_CODES: Readonly<Record<string, UpstreamFailure>> = {
   EPIPE: 'reset',
   ECONNABORTED: 'reset',
   ERR_STREAM_PREMATURE_CLOSE: 'reset',
+  // undici (the default engine): "other side closed", a bad response line, a socket that broke under the request.
+  UND_ERR_SOCKET: 'reset',
   ENOTFOUND: 'dns',
   EAI_AGAIN: 'dns',
   EAI_FAIL: 'dns',
@@ -39,6 +41,10 @@ export const ERROR_CODES: Readonly<Record<string, UpstreamFailure>> = {
   ENETDOWN: 'unreachable',
   EADDRNOTAVAIL: 'unreachable',
   ETIMEDOUT: 'unreachable',
+  // undici gave up connecting (its connect timeout, not the gateway's response timer).
+  UND_ERR_CONNECT_TIMEOUT: 'unreachable',
+  // undici: the upstream's body did not match its Content-Length.
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'protocol',
   UPSTREAM_TIMEOUT: 'timeout',
 };
 

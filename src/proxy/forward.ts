@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
@@ -6,7 +6,7 @@ import { writeError } from '../http/json-error';
 import type { Logger } from '../logger';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { clientInfo, pathOf } from './client-info';
-import type { ErrorSide, ProxyEngine, WebCall } from './engine';
+import type { ErrorSide, ProxyEngine, UpstreamRequest, UpstreamResponse, WebCall } from './engine';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type UpstreamFailure } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
@@ -71,7 +71,7 @@ class Exchange implements WebCall, BodyCounterEvents {
   private settled = false;
   private endedByGateway = false;
   private timer: NodeJS.Timeout | undefined = undefined;
-  private upstreamReq: ClientRequest | undefined = undefined;
+  private upstreamReq: UpstreamRequest | undefined = undefined;
   private pendingAbort: Error | undefined = undefined;
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
@@ -175,12 +175,12 @@ class Exchange implements WebCall, BodyCounterEvents {
 
   // WebCall
 
-  onRequest(upstreamReq: ClientRequest): void {
+  onRequest(upstreamReq: UpstreamRequest): void {
     this.upstreamReq = upstreamReq;
     if (this.pendingAbort) upstreamReq.destroy(this.pendingAbort);
   }
 
-  onResponse(upstreamRes: IncomingMessage): OutgoingHttpHeaders {
+  onResponse(upstreamRes: UpstreamResponse): OutgoingHttpHeaders {
     clearTimeout(this.timer);
     this.upstreamLatencyMs = performance.now() - this.started;
     const headers = relayResponseHeaders(upstreamRes.headers);

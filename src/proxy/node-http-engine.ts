@@ -17,7 +17,7 @@ class Pass {
 type Tagged<T> = T & { [kPass]?: Pass };
 
 /**
- * The engine on `node:http`'s own client (SPEC §5), the gateway's default: one
+ * The engine on `node:http`'s own client (SPEC §5), the default before undici's: one
  * `request()` per proxied request on a pooled keep-alive socket, the body piped in (or
  * the request ended at once when there is none), the response's status, reason phrase
  * and the caller's headers written once, its body piped out. Backpressure both ways is

@@ -1,12 +1,12 @@
-import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
-import type { ProxyEngine } from './engine';
+import type { ProxyEngine, SocketPool } from './engine';
 import { createForwarder } from './forward';
-import { createNodeHttpEngine } from './node-http-engine';
 import { NOOP_OBSERVER, type ProxyObserver } from './observer';
 import { safeObserver } from './safe-observer';
+import { createUndiciEngine } from './undici-engine';
 import { WebSocketProxy } from './websocket';
 
 /** The seams the gateway plugs the proxy into. */
@@ -16,7 +16,7 @@ export interface ReverseProxyHooks {
   readonly observer?: ProxyObserver | undefined;
   /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
-  /** Another engine (benchmarks, tests). @default `node:http` for requests, http-proxy-3 for WebSocket upgrades */
+  /** Another engine (benchmarks, tests). @default undici for requests, http-proxy-3 for WebSocket upgrades */
   readonly engine?: ProxyEngine | undefined;
 }
 
@@ -33,7 +33,7 @@ export class ReverseProxy {
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
-    this.engine = hooks.engine ?? createNodeHttpEngine(config.upstream);
+    this.engine = hooks.engine ?? createUndiciEngine(config.upstream);
     const shared = {
       engine: this.engine,
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
@@ -55,7 +55,7 @@ export class ReverseProxy {
   }
 
   /** The keep-alive pool to the upstream, if the engine has one. */
-  get agent(): Agent | undefined {
+  get agent(): SocketPool | undefined {
     return this.engine.agent;
   }
 

@@ -22,6 +22,11 @@ describe('classifyUpstreamError', () => {
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'tls'],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
     ['HPE_INVALID_CONSTANT', 'protocol'],
+    ['UND_ERR_SOCKET', 'reset'],
+    ['UND_ERR_CONNECT_TIMEOUT', 'unreachable'],
+    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'protocol'],
+    // undici's own timeouts are off in the engine; were one to fire it is not the gateway's 504.
+    ['UND_ERR_HEADERS_TIMEOUT', 'other'],
     ['EWHATEVER', 'other'],
   ])('classifies %s as %s', (code, failure) => {
     expect(classifyUpstreamError(err(code))).toBe(failure);

@@ -1,0 +1,300 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { Pool, errors, type Dispatcher } from 'undici';
+import {
+  createHttpProxy3Engine,
+  createUpstreamAgent,
+  responseCutShort,
+  sniOf,
+  type ErrorSide,
+  type ProxyEngine,
+  type SocketPool,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type WebCall,
+} from './engine';
+
+/** Where the per-request state rides on the client request, for the shared listeners below. */
+const kPass = Symbol('cryptid.undiciPass');
+
+type Tagged<T> = T & { [kPass]?: UndiciPass };
+
+/** A pool built by `createUndiciEngine`, for tests that look at it. */
+export interface UndiciEngine extends ProxyEngine {
+  readonly pool: Pool;
+}
+
+/**
+ * The engine on undici's HTTP/1.1 client: one `Pool` of keep-alive connections to the
+ * upstream origin, one `dispatch()` per proxied request with a small handler object (the
+ * legacy handler API: raw headers, no per-request wrapper, no promise). The request body
+ * is streamed in (or none is sent), the response's status, reason phrase and the caller's
+ * headers are written once, its body written out with backpressure (a full client socket
+ * pauses the upstream parser until `drain`).
+ *
+ * Nothing is retried: the pool is used bare (no redirect or retry interceptor); undici
+ * re-dispatches only requests that never reached a socket, and a connection that breaks
+ * under a request fails that request (`UND_ERR_SOCKET`, classified as a reset). undici's
+ * own header and body timeouts are off: the caller's timer is the only one, and it
+ * destroys the request with its typed error, which is what the caller is told.
+ *
+ * WebSocket upgrades go through `http-proxy-3`'s tunnel on a node:http agent, as with the
+ * node:http engine; the pool reported to metrics is both together.
+ */
+export function createUndiciEngine(upstream: URL): UndiciEngine {
+  const servername = sniOf(upstream)?.servername;
+  const pool = new Pool(upstream.origin, {
+    // The caller's "no response headers within proxy.timeoutMs" timer is the only timeout.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    ...(servername !== undefined && { connect: { servername } }),
+  });
+  // A pool that lost its connection reports it here as well as to the request; the request's report is the one that counts.
+  pool.on('connectionError', () => undefined);
+  const agent = createUpstreamAgent(upstream);
+  const websockets = createHttpProxy3Engine(upstream, agent);
+
+  const sockets: SocketPool = {
+    get sockets() {
+      const { connected, free } = pool.stats;
+      return { ...agent.sockets, undici: new Array<undefined>(Math.max(0, connected - free)) };
+    },
+    get freeSockets() {
+      return { ...agent.freeSockets, undici: new Array<undefined>(pool.stats.free) };
+    },
+  };
+
+  return {
+    web(req, res, call) {
+      new UndiciPass(req, res, call).dispatch(pool);
+    },
+    ws: websockets.ws,
+    close() {
+      agent.destroy();
+      // In-flight requests finish (or are aborted by their callers); idle connections close now.
+      pool.close().catch(() => undefined);
+    },
+    agent: sockets,
+    pool,
+  };
+}
+
+/** Header names node:http keeps only the first of (`matchKnownFields` in `_http_incoming`). */
+const FIRST_ONLY: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-length',
+  'user-agent',
+  'referer',
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'if-modified-since',
+  'if-unmodified-since',
+  'from',
+  'location',
+  'max-forwards',
+  'retry-after',
+  'etag',
+  'last-modified',
+  'server',
+  'age',
+  'expires',
+]);
+
+/**
+ * Raw response headers (name, value, name, value, … as undici hands them over) folded as
+ * node:http folds them into `IncomingMessage.headers`: lower-case names; `set-cookie` an
+ * array; `cookie` joined with "; "; the headers above keep their first value; any other
+ * repeated header joined with ", ". Pure.
+ */
+export function foldRawHeaders(raw: readonly (Buffer | string)[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const prior = headers[name];
+    if (prior === undefined) {
+      headers[name] = name === 'set-cookie' ? [value] : value;
+    } else if (name === 'set-cookie') {
+      (prior as string[]).push(value);
+    } else if (!FIRST_ONLY.has(name)) {
+      headers[name] = `${prior as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+    }
+  }
+  return headers;
+}
+
+/** The upstream's response as the caller reads it. */
+class UpstreamHead implements UpstreamResponse {
+  constructor(
+    readonly statusCode: number,
+    readonly statusMessage: string,
+    readonly headers: IncomingHttpHeaders,
+  ) {}
+}
+
+/**
+ * One request in flight: undici's dispatch handler, and the upstream request the caller
+ * destroys (when its client leaves, on its timeout, past the body limit).
+ */
+class UndiciPass implements Dispatcher.DispatchHandler, UpstreamRequest {
+  private abort: ((err?: Error) => void) | null = null;
+  /** Destroyed before undici put the request on a socket: undici gets it when it does. */
+  private pendingAbort: Error | null = null;
+  /** The caller destroyed the request with this. */
+  private destroyedBy: Error | null = null;
+  /** The caller has been told how the exchange ended (or the response was relayed in full). */
+  private done = false;
+  /** The response headers are out: an error from now on means a body cut short. */
+  private relaying = false;
+
+  constructor(
+    private readonly req: Tagged<IncomingMessage>,
+    private readonly res: ServerResponse,
+    private readonly call: WebCall,
+  ) {}
+
+  dispatch(pool: Pool): void {
+    const { req, call } = this;
+    let body: Readable | null = call.body;
+    let headers = call.headers;
+    if (headers['transfer-encoding'] !== undefined) {
+      // undici frames a body of unknown length as chunked itself and refuses the header.
+      headers = { ...headers };
+      delete headers['transfer-encoding'];
+    }
+    call.onRequest(this);
+    if (this.done) return;
+    if (body !== null) {
+      // The client's request stream broke (aborted upload, bad chunking).
+      req[kPass] = this;
+      req.on('error', clientError);
+      // undici destroys the body stream it was given once it is done with it, and an
+      // IncomingMessage it destroys loses its socket: it gets a stream of its own.
+      if (body === req) body = req.pipe(new PassThrough());
+      // Errors undici destroys the stream with are reported through the handler.
+      body.on('error', ignore);
+    }
+    const url = req.url ?? '/';
+    const options: Dispatcher.DispatchOptions = {
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      // The raw request target, never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
+      path: url.charCodeAt(0) === 0x2f /* "/" */ ? url : `/${url}`,
+      headers: headers as Record<string, string | string[]>,
+      body,
+    };
+    pool.dispatch(options, this);
+  }
+
+  // UpstreamRequest
+
+  destroy(err?: Error): this {
+    if (this.done) return this;
+    const reason = err ?? new errors.RequestAbortedError();
+    // As with node:http's `ClientRequest.destroy()`, the error is reported on the next tick:
+    // the caller finishes what it was doing (a 413 of its own) before it hears of it.
+    this.destroyedBy = reason;
+    if (this.abort !== null) this.abort(reason);
+    else {
+      // Still queued for a connection: undici gets it once it hands out a socket.
+      this.pendingAbort = reason;
+      this.fail(reason);
+    }
+    return this;
+  }
+
+  // Dispatcher.DispatchHandler
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.pendingAbort !== null) {
+      abort(this.pendingAbort);
+      return;
+    }
+    this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx informational responses are not relayed (node:http's 'response' skips them too).
+    if (statusCode < 200) return true;
+    const { req, res, call } = this;
+    const headers = call.onResponse(new UpstreamHead(statusCode, statusText, foldRawHeaders(rawHeaders)));
+    if (res.headersSent || res.destroyed) {
+      // The gateway already answered (or the client left): the upstream's answer has nowhere to go.
+      this.done = true;
+      this.abort?.();
+      return false;
+    }
+    try {
+      if (req.httpVersionMajor === 1 && statusText) res.writeHead(statusCode, statusText, headers);
+      else res.writeHead(statusCode, headers as OutgoingHttpHeaders);
+    } catch (err) {
+      // A status or header Node will not write: as if the upstream had answered something that is not HTTP.
+      this.done = true;
+      this.abort?.();
+      call.onError(Object.assign(err as Error, { code: 'HPE_INVALID_RESPONSE' }), 'upstream');
+      return false;
+    }
+    this.relaying = true;
+    this.resume = resume;
+    return true;
+  }
+
+  private resume: (() => void) | null = null;
+
+  onData(chunk: Buffer): boolean {
+    const { res } = this;
+    if (res.write(chunk)) return true;
+    // The client reads slower than the upstream sends: the upstream parser waits for 'drain'.
+    res.once('drain', () => {
+      if (!this.done) this.resume?.();
+    });
+    return false;
+  }
+
+  onComplete(): void {
+    this.done = true;
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    this.fail(err);
+  }
+
+  private fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.destroyedBy !== null) process.nextTick(report, this, this.destroyedBy);
+    else this.report(err);
+  }
+
+  /** Tells the caller how the exchange failed. */
+  report(err: Error): void {
+    const { res, call } = this;
+    if (this.relaying) {
+      // The upstream broke off mid-body; the caller ends the client connection (SPEC §5).
+      if (!res.destroyed) call.onError(responseCutShort(), 'upstream');
+      return;
+    }
+    call.onError(err, this.clientGone() ? 'client' : 'upstream');
+  }
+
+  /** A request aborted because its client left reports as the client's. */
+  private clientGone(): boolean {
+    return this.res.destroyed || this.req.socket?.destroyed === true;
+  }
+
+  /** The client's request stream broke. */
+  clientError(err: Error): void {
+    this.call.onError(err, 'client' satisfies ErrorSide);
+  }
+}
+
+function clientError(this: Tagged<IncomingMessage>, err: Error): void {
+  this[kPass]?.clientError(err);
+}
+
+function report(pass: UndiciPass, err: Error): void {
+  pass.report(err);
+}
+
+function ignore(): void {}
