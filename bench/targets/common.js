@@ -68,3 +68,18 @@ function fail(err) {
 }
 
 module.exports = { config, dist, listen, serve, fail };
+
+/** Resolves once the gateway has seen its upstream healthy (discovery answers 503 before that). */
+function untilHealthy(gateway) {
+  if (gateway.health.status === 'healthy') return Promise.resolve();
+  return new Promise((resolve) => {
+    const onStatus = (change) => {
+      if (change.status !== 'healthy') return;
+      gateway.off('status', onStatus);
+      resolve();
+    };
+    gateway.on('status', onStatus);
+  });
+}
+
+module.exports.untilHealthy = untilHealthy;

@@ -3,7 +3,7 @@
 // node:http server, WebSocket upgrades handed to gateway.upgrade.
 
 const http = require('node:http');
-const { config, dist, listen, serve, fail } = require('./common');
+const { config, dist, listen, serve, fail, untilHealthy } = require('./common');
 
 async function main() {
   const { upstream, fingerprint } = config();
@@ -17,6 +17,7 @@ async function main() {
   const server = http.createServer(gateway);
   server.on('upgrade', gateway.upgrade);
   const port = await listen(server);
+  await untilHealthy(gateway);
   serve({ port, url: `http://127.0.0.1:${port}` }, async () => {
     server.closeAllConnections();
     await gateway.close();

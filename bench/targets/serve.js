@@ -1,7 +1,7 @@
 'use strict';
 // What `cryptid-gateway serve` runs: startServer(), HTTPS (TLS 1.3) with the bench certificate.
 
-const { config, dist, serve, fail } = require('./common');
+const { config, dist, serve, fail, untilHealthy } = require('./common');
 
 async function main() {
   const { upstream, tls } = config();
@@ -14,6 +14,7 @@ async function main() {
     discovery: { document: { server_name: 'bench.example.com' } },
     logLevel: 'silent',
   });
+  await untilHealthy(running.gateway);
   serve({ port: running.port, url: running.url }, () => running.close());
 }
 
