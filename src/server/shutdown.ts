@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/options';
@@ -21,12 +22,17 @@ export async function gracefulShutdown(
   if (settings.drainDelayMs > 0) await delay(settings.drainDelayMs);
 
   const closed = once(server, 'close');
-  server.close();
-  server.closeIdleConnections();
+  // Stop accepting without http.Server's own closeIdleConnections(): "idle" there includes a
+  // connection accepted a moment ago whose first request is still on its way, and cutting it
+  // fails a request the gateway had accepted. Idle keep-alive connections end by themselves:
+  // a request on one is answered with Connection: close, an unused one at keepAliveTimeout.
+  NetServer.prototype.close.call(server);
   // Tunnels hold their sockets open indefinitely: end them now (1001), in parallel with in-flight requests.
   const tunnels = core.proxy.closeTunnels();
-  // Keep-alive connections become idle as their last response ends; close them as they do.
-  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  // No periodic sweep of idle connections: once shutdown has begun every answer carries
+  // Connection: close, so busy connections end with their response, while a sweep would also
+  // cut connections accepted just before the listener closed whose first request is still
+  // on its way. Node's keepAliveTimeout ends any connection left idle from before.
   const deadline = new AbortController();
   try {
     await Promise.race([
@@ -41,7 +47,6 @@ export async function gracefulShutdown(
     ]);
   } finally {
     deadline.abort();
-    clearInterval(sweep);
   }
   await tunnels;
   await core.close();

@@ -54,6 +54,7 @@ export const rollingRestart: Drill = {
     const acceptedFailures: string[] = [];
     let refused = 0;
     let races = 0;
+    let backlogResets = 0;
     let load: Load | undefined;
     try {
       current = await ServeProcess.start('gateway 1', args);
@@ -77,6 +78,18 @@ export const rollingRestart: Drill = {
             // it: the request never reached the upstream. Retried, as RFC 9112 §9.3.1 allows
             // for an idempotent request on a reused connection; counted and reported.
             races++;
+            if (current === target) current = gateways.at(-1);
+            id += 'r';
+            continue;
+          }
+          if (o.error === 'ECONNRESET' && !o.reusedSocket && !reached && signalled && o.status === 0) {
+            // A fresh connection still in the kernel's accept queue when the old gateway closed
+            // its listener at the end of the drain: reset before the gateway accepted it (the
+            // gateway itself never cuts an accepted connection before timeoutMs), so the same
+            // as a refusal. Once the load balancer has dropped the endpoint, which is what
+            // drainDelayMs waits for, no connection arrives then; this client keeps connecting
+            // until refused, so it sees a few. Counted and reported.
+            backlogResets++;
             if (current === target) current = gateways.at(-1);
             id += 'r';
             continue;
@@ -124,13 +137,14 @@ export const rollingRestart: Drill = {
       r.check(
         'no client saw its keep-alive connection closed under a request (full run only)',
         races === 0,
-        `${races} requests went out on a kept-alive connection the old gateway closed as idle when the drain ended (never reached the upstream; retried here, an error for a client that does not retry); ${refused} connections refused (moved to the next gateway)`,
+        `${races} requests went out on a kept-alive connection the old gateway closed as idle when the drain ended (never reached the upstream; retried here, an error for a client that does not retry); ${refused} connections refused and ${backlogResets} reset in the closing listener's accept queue (moved to the next gateway)`,
         { fullOnly: true },
       );
       r.figure('requests', n(load.finished));
       r.figure('restarts', String(s.restarts));
       r.figure('failed requests the old gateway accepted', String(acceptedFailures.length));
       r.figure('keep-alive close races (retried)', String(races));
+      r.figure('fresh connections reset in the closing listener\'s accept queue (moved on)', String(backlogResets));
     } finally {
       await load?.stop();
       agent.destroy();
