@@ -3,9 +3,10 @@ import { DISCOVERY_PATH } from '../discovery/handler';
 import { errorForStatus, headerValue, parseJsonBody } from './answer-status';
 import { maxAgeSeconds } from './cache-control';
 import { isCompatible } from './compat';
-import { CONNECTION_DEFAULTS, connectUrl, normalizeDomain, type ConnectionOptions } from './connection';
+import { normalizeDomain, type ConnectionOptions } from './connection';
 import { DiscoveryError } from './errors';
-import { httpsGet, type HttpsAnswer } from './https-get';
+import { fetchPath } from './fetch-path';
+import type { HttpsAnswer } from './https-get';
 import { checkPin, type PinResult } from './pinning';
 import { printableValue } from './printable';
 import type { TofuStore } from './tofu-store';
@@ -69,14 +70,8 @@ export async function discover(domain: string, options: DiscoverOptions = {}): P
   const name = normalizeDomain(domain);
   const now = options.now ?? Date.now;
   const previous = options.previous?.domain === name ? options.previous : undefined;
-  const answer = await httpsGet({
-    domain: name,
-    connectTo: await connectUrl(name, options.resolve),
+  const answer = await fetchPath(name, options, {
     path: DISCOVERY_PATH,
-    ca: options.ca,
-    timeoutMs: options.timeoutMs ?? CONNECTION_DEFAULTS.timeoutMs,
-    maxBodyBytes: options.maxBodyBytes ?? CONNECTION_DEFAULTS.maxBodyBytes,
-    maxRedirects: options.maxRedirects ?? CONNECTION_DEFAULTS.maxRedirects,
     wantBody: (status) => status === 200,
     headers: previous?.cache.etag !== undefined ? { 'if-none-match': previous.cache.etag } : undefined,
     signal: options.signal,

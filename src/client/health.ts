@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { errorForStatus, parseJsonBody } from './answer-status';
-import { CONNECTION_DEFAULTS, connectUrl, normalizeDomain, type ConnectionOptions } from './connection';
+import { normalizeDomain, type ConnectionOptions } from './connection';
 import { DiscoveryError } from './errors';
-import { httpsGet } from './https-get';
+import { fetchPath } from './fetch-path';
 
 /** The path of the health endpoint (server-discovery page, "Health Check"). */
 export const HEALTH_PATH = '/v1/health';
@@ -60,14 +60,8 @@ export async function checkHealth(domain: string, options: HealthOptions = {}): 
   const name = normalizeDomain(domain);
   const now = options.now ?? Date.now;
   const sentAt = now();
-  const answer = await httpsGet({
-    domain: name,
-    connectTo: await connectUrl(name, options.resolve),
+  const answer = await fetchPath(name, options, {
     path: HEALTH_PATH,
-    ca: options.ca,
-    timeoutMs: options.timeoutMs ?? CONNECTION_DEFAULTS.timeoutMs,
-    maxBodyBytes: options.maxBodyBytes ?? CONNECTION_DEFAULTS.maxBodyBytes,
-    maxRedirects: options.maxRedirects ?? CONNECTION_DEFAULTS.maxRedirects,
     wantBody: (status) => status === 200 || status === 503,
     signal: options.signal,
   });
