@@ -3,32 +3,19 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeError } from '../http/json-error';
-import type { Logger } from '../logger';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { clientInfo, pathOf } from './client-info';
-import type { ErrorSide, ProxyEngine, UpstreamRequest, UpstreamResponse, WebCall } from './engine';
+import type { ErrorSide, UpstreamRequest, UpstreamResponse, WebCall } from './engine';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type UpstreamFailure } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
-import type { ProxyObserver, Rejection } from './observer';
+import type { Rejection } from './observer';
+import type { ProxyRules } from './rules';
 
-/** What the HTTP forwarder needs; built once by the gateway. */
-export interface ForwarderOptions {
-  readonly engine: ProxyEngine;
-  readonly observer: ProxyObserver;
-  readonly logger: Logger;
-  /** `proxy.timeoutMs`: no response headers (and no upload progress) for this long → 504. */
-  readonly timeoutMs: number;
+/** What the HTTP forwarder needs: the shared rules plus the body cap. */
+export interface ForwarderOptions extends ProxyRules {
   /** `proxy.maxBodyBytes`. */
   readonly maxBodyBytes: number;
-  /** `proxy.failFast`. */
-  readonly failFast: boolean;
-  /** `discovery.document.federation_enabled`. */
-  readonly federationEnabled: boolean;
-  /** The fail-fast seam: true while the upstream is judged `unhealthy`. */
-  readonly upstreamUnhealthy: () => boolean;
-  /** True once the gateway is closed: requests get 503 without touching the upstream. */
-  readonly closed: () => boolean;
 }
 
 /** The 413 tells the client the connection ends: the rest of its body will not be read. */

@@ -3,27 +3,15 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeSocketError } from '../http/json-error';
-import type { Logger } from '../logger';
 import { clientInfo, pathOf } from './client-info';
-import type { ProxyEngine } from './engine';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
-import type { ProxyObserver } from './observer';
+import type { ProxyRules } from './rules';
 import { Tunnel } from './tunnel';
 
-/** What the WebSocket proxy needs; built once by the gateway. */
-export interface WebSocketProxyOptions {
-  readonly engine: ProxyEngine;
-  readonly observer: ProxyObserver;
-  readonly logger: Logger;
-  /** `proxy.timeoutMs`: the upstream must answer the handshake within it (504 otherwise). */
-  readonly timeoutMs: number;
-  readonly failFast: boolean;
-  readonly federationEnabled: boolean;
-  readonly upstreamUnhealthy: () => boolean;
-  readonly closed: () => boolean;
-}
+/** What the WebSocket proxy needs: the rules shared with HTTP forwarding. */
+export type WebSocketProxyOptions = ProxyRules;
 
 /** Close code sent to both ends when the gateway goes away (RFC 6455 §7.4.1: 1001 "going away"). */
 export const GOING_AWAY = 1001;

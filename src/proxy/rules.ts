@@ -1,0 +1,20 @@
+import type { Logger } from '../logger';
+import type { ProxyEngine } from './engine';
+import type { ProxyObserver } from './observer';
+
+/** What HTTP forwarding and WebSocket tunnelling both need; built once by the gateway. */
+export interface ProxyRules {
+  readonly engine: ProxyEngine;
+  readonly observer: ProxyObserver;
+  readonly logger: Logger;
+  /** `proxy.timeoutMs`: no response headers (or handshake answer, or upload progress) for this long → 504. */
+  readonly timeoutMs: number;
+  /** `proxy.failFast`. */
+  readonly failFast: boolean;
+  /** `discovery.document.federation_enabled`. */
+  readonly federationEnabled: boolean;
+  /** The fail-fast seam: true while the upstream is judged `unhealthy`. */
+  readonly upstreamUnhealthy: () => boolean;
+  /** True once the gateway is closed: requests get 503 without touching the upstream. */
+  readonly closed: () => boolean;
+}
