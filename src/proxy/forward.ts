@@ -10,6 +10,7 @@ import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type Upstre
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import type { Rejection } from './observer';
+import { routeOf } from '../metrics/routes';
 import type { ProxyRules } from './rules';
 
 /** What the HTTP forwarder needs: the shared rules plus the body cap. */
@@ -120,7 +121,7 @@ class Exchange implements WebCall, BodyCounterEvents {
     const { method, path, upstreamLatencyMs, failure, rejected } = this;
     options.observer.requestFinished({ method, path, status, upstreamLatencyMs, durationMs, failure, rejected, clientAborted });
     if (options.logger.isLevelEnabled('debug')) {
-      options.logger.debug({ event: 'request', method, status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
+      options.logger.debug({ event: 'request', method, route: routeOf(method, path), status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
     }
   }
 
@@ -194,7 +195,10 @@ class Exchange implements WebCall, BodyCounterEvents {
     }
     const failure = classifyUpstreamError(err);
     this.failure = failure;
-    this.options.logger.warn({ event: 'upstream_error', method: this.method, failure, code: (err as { code?: unknown }).code }, 'upstream request failed');
+    this.options.logger.warn(
+      { event: 'upstream_error', method: this.method, route: routeOf(this.method, this.path), failure, code: (err as { code?: unknown }).code },
+      'upstream request failed',
+    );
     this.answer(failureKindOf(failure));
   }
 }
