@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { writeError } from '../http/json-error';
+import { rawHeader } from '../http/raw-header';
 import type { DiscoveryDocument, DocumentTemplate } from './document';
 
 /** The path the protocol publishes discovery at (RFC 8615 well-known URI). */
@@ -63,7 +64,8 @@ export class DiscoveryEndpoint {
     if (!this.enabled) return writeError(res, 'discoveryDisabled', CORS, head);
     if (!this.isAvailable()) return writeError(res, 'unavailable', CORS, head);
     const p = this.prepared;
-    const inm = req.headers['if-none-match'];
+    // From rawHeaders: reading req.headers would build the whole header object for this one field.
+    const inm = rawHeader(req.rawHeaders, 'if-none-match');
     if (inm !== undefined && etagMatches(inm, p.etag)) {
       res.writeHead(304, p.notModifiedHeaders);
       res.end();
@@ -86,7 +88,8 @@ export class DiscoveryEndpoint {
       document,
       body,
       etag,
-      headers: { 'content-type': 'application/json', 'content-length': body.length, ...common },
+      // A string: Node would otherwise convert the number on every answer.
+      headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...common },
       notModifiedHeaders: common,
     };
   }

@@ -6,6 +6,7 @@ import { HEALTH_STATUSES, type HealthStatus } from '../health/states';
 import type { UpstreamFailure } from '../proxy/failure';
 import type { Rejection } from '../proxy/observer';
 import { PACKAGE_VERSION } from '../version';
+import { IndexedHistogram } from './indexed-histogram';
 import { ROUTES, type RouteLabel } from './routes';
 
 /**
@@ -96,14 +97,6 @@ export interface GatewayMetricsOptions {
   protocolVersion?: string;
 }
 
-type RequestLabel = 'method' | 'route' | 'status_code';
-
-/** The children of one (method, route, status_code) series, resolved once. */
-interface RequestSeries {
-  readonly count: Counter.Internal;
-  readonly duration: Histogram.Internal<RequestLabel>;
-}
-
 const METHOD_INDEX: ReadonlyMap<string, number> = new Map(METHODS.map((m, i) => [m, i]));
 const OTHER_METHOD = METHODS.length - 1;
 const ROUTE_INDEX: ReadonlyMap<string, number> = new Map(ROUTES.map((r, i) => [r, i]));
@@ -133,19 +126,31 @@ const STATUS_SLOT: Uint16Array = (() => {
   return slots;
 })();
 
+/** The request series index of a (method, route, status) triple of indices. */
+function requestSeriesIndex(method: number, route: number, status: number): number {
+  return (method * ROUTES.length + route) * STATUS_LABELS.length + status;
+}
+
+/** The labels of a request series index (the inverse of `requestSeriesIndex`). */
+function requestSeriesLabels(index: number): Record<string, string> {
+  const status = index % STATUS_LABELS.length;
+  const rest = (index - status) / STATUS_LABELS.length;
+  const route = rest % ROUTES.length;
+  const method = (rest - route) / ROUTES.length;
+  return { method: METHODS[method] as string, route: ROUTES[route] as string, status_code: STATUS_LABELS[status] as string };
+}
+
 /**
  * The gateway's metrics, and the only way the rest of the code records them. Recording
- * on the request path is array arithmetic plus two cached prom-client children: no
- * label objects or keys are built per request.
+ * a request is array arithmetic (`IndexedHistogram`): no label objects or keys are built
+ * per request.
  */
 export class GatewayMetrics {
   /** The registry everything is registered in; serve it with `createMetricsHandler`. */
   readonly registry: Registry;
 
-  private readonly requests: Counter<RequestLabel>;
-  private readonly requestDuration: Histogram<RequestLabel>;
-  /** Lazily filled: index = (method × routes + route) × statuses + status. */
-  private readonly series: (RequestSeries | undefined)[];
+  /** Requests by (method, route, status): their count and duration, one series per index. */
+  private readonly requests: IndexedHistogram;
 
   private readonly upstreamStatus: Gauge<'status'>;
   private readonly statusChildren: readonly Gauge.Internal<'status'>[];
@@ -166,20 +171,15 @@ export class GatewayMetrics {
     this.registry = registry;
     const registers = [registry];
 
-    this.requests = new Counter({
-      name: METRIC_NAMES.requests,
-      help: 'Requests the gateway answered, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
+    this.requests = new IndexedHistogram({
       name: METRIC_NAMES.requestDuration,
       help: 'Time from request to the end of the response, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [...REQUEST_DURATION_BUCKETS],
-      registers,
+      buckets: REQUEST_DURATION_BUCKETS,
+      size: METHODS.length * ROUTES.length * STATUS_LABELS.length,
+      labelsOf: requestSeriesLabels,
+      counter: { name: METRIC_NAMES.requests, help: 'Requests the gateway answered, by method, route template and status code.' },
     });
-    this.series = new Array<RequestSeries | undefined>(METHODS.length * ROUTES.length * STATUS_LABELS.length);
+    this.requests.register(registry);
 
     this.upstreamStatus = new Gauge({
       name: METRIC_NAMES.upstreamStatus,
@@ -288,16 +288,7 @@ export class GatewayMetrics {
   observeRequest(method: string | undefined, route: RouteLabel, statusCode: number, seconds: number): void {
     const m = (method === undefined ? undefined : METHOD_INDEX.get(method)) ?? OTHER_METHOD;
     const r = ROUTE_INDEX.get(route) ?? OTHER_ROUTE;
-    const s = statusSlot(statusCode);
-    const index = (m * ROUTES.length + r) * STATUS_LABELS.length + s;
-    let series = this.series[index];
-    if (series === undefined) {
-      const labels = [METHODS[m] as string, ROUTES[r] as string, STATUS_LABELS[s] as string];
-      series = { count: this.requests.labels(...labels), duration: this.requestDuration.labels(...labels) };
-      this.series[index] = series;
-    }
-    series.count.inc();
-    series.duration.observe(seconds);
+    this.requests.observe(requestSeriesIndex(m, r, statusSlot(statusCode)), seconds);
   }
 
   /** Sets the reported upstream state: its series to 1, the others to 0. */
