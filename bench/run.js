@@ -2,7 +2,7 @@
 'use strict';
 // `npm run bench`: starts every target on loopback, loads them interleaved, prints a
 // table, writes bench/results/<YYYY-MM-DD>.md and stops everything it started.
-// Benchmarks are not tests: nothing here fails on a figure. See docs/bench.md.
+// Benchmarks are not tests: nothing here fails on a figure. See the README, "Benchmarks".
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -32,6 +32,7 @@ const USAGE = `usage: node bench/run.js [options]
   --only LIST        comma-separated scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
   --no-profile       skip the CPU profile of the gateway
   --no-pin           do not pin processes to cores with taskset
+  --reuse            keep each target's process for every round (default: fresh processes each round)
   --out FILE         results file (default bench/results/<YYYY-MM-DD>.md; quick runs write none)
   --dist DIR         compiled gateway to load (default dist/; also BENCH_DIST)
   --label TEXT       what the gateway under test is called in the tables (default "undici", its HTTP engine)
@@ -51,6 +52,7 @@ function options() {
       only: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
+      reuse: { type: 'boolean', default: false },
       out: { type: 'string' },
       dist: { type: 'string' },
       label: { type: 'string' },
@@ -83,6 +85,7 @@ function options() {
     only,
     profile: !values['no-profile'] && !quick,
     pin: !values['no-pin'],
+    fresh: !values.reuse,
     out: values.out ?? (quick ? undefined : path.join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}.md`)),
     dist: values.dist ?? process.env.BENCH_DIST,
     label: values.label ?? 'undici',
@@ -160,7 +163,7 @@ async function main() {
     ? `Pinning (taskset): load generator (wrk, 1 thread; WebSocket clients) on core ${ctx.cores.load}; every target and the upstream on core ${ctx.cores.targets}, so a proxy and its upstream share one core.`
     : 'No pinning: the scheduler places every process (wrk with 2 threads).';
   const method =
-    `Method: each scenario's targets run interleaved (round r starts at target r), ${opts.rounds} round(s); before each measured run ${opts.warmupSeconds} s of the same load warm it up; each measured run lasts ${opts.seconds} s. ` +
+    `Method: each scenario's targets run interleaved (round r starts at target r), ${opts.rounds} round(s), ${opts.fresh ? 'every proxy and bare server in a fresh process each round (the upstream stays)' : 'each target in one process for all rounds (--reuse)'}; before each measured run ${opts.warmupSeconds} s of the same load warm it up; each measured run lasts ${opts.seconds} s. ` +
     'Figures are medians over the rounds; the spread is min–max; ratios are taken within a round, then their median. ' +
     'CPU µs/req is utime+stime of the target\'s own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. ' +
     `All traffic on 127.0.0.1. ${placement}`;

@@ -1,6 +1,6 @@
 'use strict';
 // The method every throughput scenario shares: targets interleaved round by round
-// (A B C, B C A, C A B, …), CPU time of each target's own process read around each
+// (A B C, B C A, C A B, …), each round in fresh target processes unless --reuse, CPU time of each target's own process read around each
 // measured window, and per-target medians, spread and same-round ratios.
 
 const { median, min, max } = require('./stats');
@@ -16,6 +16,16 @@ async function interleave(ctx, { scenario, targets, measure }) {
   const runs = [];
   for (let round = 0; round < ctx.opts.rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    if (round > 0 && ctx.opts.fresh) {
+      for (const target of targets) {
+        if (target.failed || !target.renew) continue;
+        try {
+          await target.renew();
+        } catch (err) {
+          ctx.warn(`${scenario} · ${target.label}: a fresh process did not start (${err.message.split('\n')[0]}); the round reuses the old one`);
+        }
+      }
+    }
     for (const target of order) {
       if (target.failed) continue;
       const cpu = { start: null, end: null };

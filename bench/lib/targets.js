@@ -26,9 +26,27 @@ async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile
   }
 }
 
+/**
+ * Makes `target` renewable: `target.renew()` starts the same target file with the same
+ * configuration in a new process, stops the old one and points the target at the new one.
+ * Processes of one build differ from each other (JIT, memory placement) by more than the
+ * rounds of one process do, so the harness starts targets afresh each round (see
+ * `interleave`). Every child started is pushed onto `children` for the final cleanup.
+ */
+function renewable(ctx, target, children, name, file, config = {}, options = {}) {
+  target.renew = async () => {
+    const next = await startTarget(ctx, name, file, config, options);
+    children.push(next);
+    await target.child.stop();
+    target.child = next;
+    target.url = next.url;
+  };
+  return target;
+}
+
 /** Stops every child given, in parallel, ignoring the ones that never started. */
 async function stopAll(children) {
   await Promise.all(children.filter(Boolean).map((c) => c.stop()));
 }
 
-module.exports = { startTarget, stopAll };
+module.exports = { startTarget, stopAll, renewable };

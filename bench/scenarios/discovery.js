@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { copyAnswer, request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
-const { startTarget, stopAll } = require('../lib/targets');
+const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT, wrkWindow } = require('./proxied-http');
 
 const PATH = '/.well-known/cryptid';
@@ -25,17 +25,20 @@ async function run(ctx) {
       // The gateway first: the bare server replays its answer.
       let child;
       try {
-        child = await startTarget(ctx, gw.id, gw.file, { upstream: upstream.url, fingerprint: FINGERPRINT, tls });
+        const gwConfig = { upstream: upstream.url, fingerprint: FINGERPRINT, tls };
+        child = await startTarget(ctx, gw.id, gw.file, gwConfig);
         children.push(child);
         const answer = await copyAnswer(`${child.url}${PATH}`);
         const answerFile = path.join(ctx.tmp, `${bare.id}.json`);
         fs.writeFileSync(answerFile, JSON.stringify(answer));
-        const bareChild = await startTarget(ctx, bare.id, 'bare-bytes', { answerFile, tls: bare.tls ? tls : undefined });
+        const bareConfig = { answerFile, tls: bare.tls ? tls : undefined };
+        const bareChild = await startTarget(ctx, bare.id, 'bare-bytes', bareConfig);
         children.push(bareChild);
         const replayed = await request(`${bareChild.url}${PATH}`);
         if (replayed.body.toString('base64') !== answer.body) throw new Error('the bare server does not replay the same bytes');
-        targets.push({ id: bare.id, label: `${bare.label} (${answer.bytes} B)`, child: bareChild, url: bareChild.url, ref: bare.id });
-        targets.push({ id: gw.id, label: gw.label, child, url: child.url, ref: bare.id });
+        const bareTarget = { id: bare.id, label: `${bare.label} (${answer.bytes} B)`, child: bareChild, url: bareChild.url, ref: bare.id };
+        targets.push(renewable(ctx, bareTarget, children, bare.id, 'bare-bytes', bareConfig));
+        targets.push(renewable(ctx, { id: gw.id, label: gw.label, child, url: child.url, ref: bare.id }, children, gw.id, gw.file, gwConfig));
       } catch (err) {
         ctx.warn(`discovery · ${gw.label}: ${err.message.split('\n')[0]}`);
         targets.push({ id: bare.id, label: bare.label, failed: 'no gateway answer to replay' });

@@ -5,7 +5,7 @@
 const path = require('node:path');
 const { request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
-const { startTarget, stopAll } = require('../lib/targets');
+const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { wrk } = require('../lib/wrk');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
@@ -44,9 +44,13 @@ async function runProxied(ctx, shape) {
     if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);
     for (const [id, label, file, dist] of proxies) {
       try {
-        const child = await startTarget(ctx, id, file, { upstream: upstream.url, fingerprint: FINGERPRINT }, dist ? { dist } : {});
+        const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
+        const options = dist ? { dist } : {};
+        const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
-        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined });
+        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined };
+        // The upstream stays: it is the baseline and every proxy's upstream.
+        targets.push(renewable(ctx, target, children, id, file, config, options));
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
       }

@@ -6,7 +6,7 @@
 const path = require('node:path');
 const { interleave } = require('../lib/interleave');
 const { NodeChild } = require('../lib/processes');
-const { startTarget, stopAll } = require('../lib/targets');
+const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT } = require('./proxied-http');
 
 const TUNNELS = 50;
@@ -24,9 +24,11 @@ async function run(ctx) {
       ['gateway', `gateway (library mode, ${ctx.opts.label})`],
     ]) {
       try {
-        const child = await startTarget(ctx, id, id, { upstream: upstream.url, fingerprint: FINGERPRINT });
+        const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
+        const child = await startTarget(ctx, id, id, config);
         children.push(child);
-        targets.push({ id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined });
+        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined };
+        targets.push(renewable(ctx, target, children, id, id, config));
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
       }

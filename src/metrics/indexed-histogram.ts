@@ -1,4 +1,4 @@
-import type { Metric, Registry } from 'prom-client';
+import type { Metric, Registry, RegistryContentType } from 'prom-client';
 
 /** One exported sample, in the shape a prom-client registry formats. */
 interface Sample {
@@ -79,7 +79,7 @@ export class IndexedHistogram {
   }
 
   /** Registers the histogram (and its counter) in `registry`; throws if a name is taken, as prom-client does. */
-  register(registry: Registry): void {
+  register(registry: Registry<RegistryContentType>): void {
     const { name, help, counter } = this.options;
     // The counter first: the exposition order prom-client's own pair had.
     const metrics: RegistryMetric[] = counter ? [this.counterView(counter.name, counter.help)] : [];

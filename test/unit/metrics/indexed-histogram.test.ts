@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { IndexedHistogram } from '../../../src/metrics/indexed-histogram';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text';
 
@@ -9,7 +9,7 @@ const LABEL_SETS = [
   { method: 'GET', route: 'other', status_code: '5xx' },
 ];
 
-function indexed(registry: Registry): IndexedHistogram {
+function indexed(registry: Registry<RegistryContentType>): IndexedHistogram {
   const h = new IndexedHistogram({
     name: 'demo_duration_seconds',
     help: 'Demo durations.',
@@ -23,7 +23,7 @@ function indexed(registry: Registry): IndexedHistogram {
 }
 
 /** The same pair built from prom-client's own classes: the reference output. */
-function reference(registry: Registry): { counter: Counter<string>; histogram: Histogram<string> } {
+function reference(registry: Registry<RegistryContentType>): { counter: Counter<string>; histogram: Histogram<string> } {
   const labelNames = ['method', 'route', 'status_code'];
   return {
     counter: new Counter({ name: 'demo_requests_total', help: 'Demo requests.', labelNames, registers: [registry] }),
@@ -38,8 +38,9 @@ const OBSERVATIONS: [number, number][] = [
 
 describe('IndexedHistogram', () => {
   it('exports exactly what prom-client’s own Counter and Histogram export for the same observations', async () => {
-    const ours = new Registry();
-    const theirs = new Registry();
+    // Either content type: the test switches both to OpenMetrics below.
+    const ours = new Registry<RegistryContentType>();
+    const theirs = new Registry<RegistryContentType>();
     const h = indexed(ours);
     const ref = reference(theirs);
     for (const [i, v] of OBSERVATIONS) {
@@ -52,6 +53,10 @@ describe('IndexedHistogram', () => {
     // prom-client's own histogram samples carry an empty `exemplar` (null or undefined).
     const plain = (json: unknown): unknown => JSON.parse(JSON.stringify(json, (k, v: unknown) => (k === 'exemplar' && v == null ? undefined : v)));
     expect(plain(await ours.getMetricsAsJSON())).toEqual(plain(await theirs.getMetricsAsJSON()));
+
+    for (const name of ['demo_requests_total', 'demo_duration_seconds']) {
+      expect(await ours.getSingleMetricAsString(name)).toBe(await theirs.getSingleMetricAsString(name));
+    }
 
     ours.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     theirs.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
