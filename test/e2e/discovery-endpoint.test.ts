@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { createGateway, type Gateway } from '../../src';
 import { closeServer, listenLocal } from '../helpers/listen';
 import { testRequest } from '../helpers/http-request';
@@ -87,6 +88,24 @@ describe('GET /.well-known/cryptid', () => {
       expect(res.headers['cache-control']).toBe('public, max-age=3600');
     }
     expect((await testRequest(url, { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+  });
+
+  it('reads If-None-Match in any case and across repeated header lines (RFC 9110 §5.3)', async () => {
+    const etag = (await testRequest(url)).headers.etag!;
+    const { port } = new URL(url);
+    const head = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(
+          `GET /.well-known/cryptid HTTP/1.1\r\nHost: x\r\nIF-NONE-MATCH: "old"\r\nif-none-match: ${etag}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 304 Not Modified');
   });
 
   it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('answers %s with 405, Allow and a JSON error', async (method) => {
