@@ -41,10 +41,12 @@ export interface IndexedHistogramOptions {
  */
 export class IndexedHistogram {
   private readonly bounds: Float64Array;
-  private readonly counts: Float64Array;
-  private readonly sums: Float64Array;
-  /** Per series, per bound: observations in that bucket only (made cumulative on export). */
-  private readonly bucketCounts: Float64Array;
+  /**
+   * Per series, made on its first observation (the label space is large, the series seen
+   * are few): [count, sum, then the observations in each bucket only, made cumulative on
+   * export]. `+Inf` is the count.
+   */
+  private rows: (Float64Array | undefined)[];
   /** Series observed at least once, in the order first seen (prom-client's export order). */
   private seen: number[] = [];
   private readonly labels: (Readonly<Record<string, string>> | undefined)[];
@@ -55,27 +57,22 @@ export class IndexedHistogram {
       if (!((buckets[i] as number) > (buckets[i - 1] as number))) throw new Error('histogram buckets must ascend');
     }
     this.bounds = Float64Array.from(buckets);
-    this.counts = new Float64Array(size);
-    this.sums = new Float64Array(size);
-    this.bucketCounts = new Float64Array(size * buckets.length);
+    this.rows = new Array<Float64Array | undefined>(size);
     this.labels = new Array<Readonly<Record<string, string>> | undefined>(size);
   }
 
   /** Records one observation of series `index`. Non-finite values are ignored (prom-client throws). */
   observe(index: number, value: number): void {
     if (!Number.isFinite(value)) return;
-    const counts = this.counts;
-    const count = counts[index];
-    if (count === undefined) throw new RangeError(`no series ${index}`);
-    if (count === 0) this.seen.push(index);
-    counts[index] = count + 1;
-    (this.sums[index] as number) += value;
+    const row = this.rows[index] ?? this.addRow(index);
+    (row[0] as number)++;
+    (row[1] as number) += value;
     const bounds = this.bounds;
     const n = bounds.length;
     let b = 0;
     while (b < n && value > (bounds[b] as number)) b++;
     // Above the last bound only `+Inf` (the count) holds it.
-    if (b < n) (this.bucketCounts[index * n + b] as number)++;
+    if (b < n) (row[2 + b] as number)++;
   }
 
   /** Registers the histogram (and its counter) in `registry`; throws if a name is taken, as prom-client does. */
@@ -94,10 +91,16 @@ export class IndexedHistogram {
 
   /** Forgets every observation (what `registry.resetMetrics()` does to prom-client's own metrics). */
   reset(): void {
-    this.counts.fill(0);
-    this.sums.fill(0);
-    this.bucketCounts.fill(0);
+    this.rows = new Array<Float64Array | undefined>(this.options.size);
     this.seen = [];
+  }
+
+  private addRow(index: number): Float64Array {
+    if (!Number.isInteger(index) || index < 0 || index >= this.options.size) throw new RangeError(`no series ${index}`);
+    const row = new Float64Array(2 + this.bounds.length);
+    this.rows[index] = row;
+    this.seen.push(index);
+    return row;
   }
 
   private labelsAt(index: number): Readonly<Record<string, string>> {
@@ -121,7 +124,7 @@ export class IndexedHistogram {
 
   private counterView(name: string, help: string): RegistryMetric {
     const reset = (): void => this.reset();
-    const values = (): Sample[] => this.seen.map((i) => ({ value: this.counts[i] as number, labels: this.labelsAt(i) }));
+    const values = (): Sample[] => this.seen.map((i) => ({ value: this.rowAt(i)[0] as number, labels: this.labelsAt(i) }));
     return {
       name,
       help,
@@ -134,20 +137,25 @@ export class IndexedHistogram {
     };
   }
 
+  private rowAt(index: number): Float64Array {
+    return this.rows[index] as Float64Array;
+  }
+
   private histogramSamples(name: string): Sample[] {
     const out: Sample[] = [];
     const n = this.bounds.length;
     const bucketName = `${name}_bucket`;
     for (const i of this.seen) {
       const labels = this.labelsAt(i);
+      const row = this.rowAt(i);
       let cumulative = 0;
       for (let b = 0; b < n; b++) {
-        cumulative += this.bucketCounts[i * n + b] as number;
+        cumulative += row[2 + b] as number;
         out.push({ value: cumulative, labels: { le: this.bounds[b] as number, ...labels }, metricName: bucketName });
       }
-      out.push({ value: this.counts[i] as number, labels: { le: '+Inf', ...labels }, metricName: bucketName });
-      out.push({ value: this.sums[i] as number, labels, metricName: `${name}_sum` });
-      out.push({ value: this.counts[i] as number, labels, metricName: `${name}_count` });
+      out.push({ value: row[0] as number, labels: { le: '+Inf', ...labels }, metricName: bucketName });
+      out.push({ value: row[1] as number, labels, metricName: `${name}_sum` });
+      out.push({ value: row[0] as number, labels, metricName: `${name}_count` });
     }
     return out;
   }
