@@ -1,7 +1,8 @@
 'use strict';
 // The method every throughput scenario shares: targets interleaved round by round
-// (A B C, B C A, C A B, …), each round in fresh target processes unless --reuse, CPU time of each target's own process read around each
-// measured window, and per-target medians, spread and same-round ratios.
+// (A B C, B C A, C A B, …), each run in a target process started just before it unless
+// --reuse, CPU time of each target's own process read around each measured window, and
+// per-target medians, spread and same-round ratios.
 
 const { median, min, max } = require('./stats');
 
@@ -16,18 +17,18 @@ async function interleave(ctx, { scenario, targets, measure }) {
   const runs = [];
   for (let round = 0; round < ctx.opts.rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-    if (round > 0 && ctx.opts.fresh) {
-      for (const target of targets) {
-        if (target.failed || !target.renew) continue;
+    for (const target of order) {
+      if (target.failed) continue;
+      // Started right before its run, not at the start of the round: a process that sits
+      // idle for a while (its timers and GC still running) answers more slowly afterwards,
+      // and only targets with timers of their own (probes) would pay for it. README, "Idle first".
+      if (ctx.opts.fresh && target.renew) {
         try {
           await target.renew();
         } catch (err) {
-          ctx.warn(`${scenario} · ${target.label}: a fresh process did not start (${err.message.split('\n')[0]}); the round reuses the old one`);
+          ctx.warn(`${scenario} · ${target.label}: a fresh process did not start (${err.message.split('\n')[0]}); the run reuses the old one`);
         }
       }
-    }
-    for (const target of order) {
-      if (target.failed) continue;
       const cpu = { start: null, end: null };
       const sample = () => ({ own: target.child.cpuSeconds(), upstream: target.upstream ? target.upstream.cpuSeconds() : 0 });
       const window = {
