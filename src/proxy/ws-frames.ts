@@ -1,19 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
+/** Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask. */
+const MAX_HEADER = 14;
+
 /**
  * Follows WebSocket frame boundaries in one direction of a tunnel (RFC 6455 §5.2) without
  * buffering payloads, so that on shutdown the gateway can stop at a boundary and add a
- * Close frame of its own instead of cutting a frame in half.
+ * Close frame of its own instead of cutting a frame in half. Runs on every chunk of every
+ * tunnel, so it allocates nothing: a header is read in place, and only one split across
+ * chunks is copied, into a fixed 14-byte buffer.
  */
 export class FrameTracker {
-  /** Header bytes of the current frame received so far (at most 14). */
-  private header = Buffer.alloc(0);
-  /** Payload bytes of the current frame still to come; -1 while the header is incomplete. */
+  /** The start of a header split across chunks. */
+  private readonly partial = Buffer.alloc(MAX_HEADER);
+  private partialLength = 0;
+  /** Payload bytes of the current frame still to come; -1 while reading a header. */
   private remaining = -1;
 
   /** True between frames. */
   get atBoundary(): boolean {
-    return this.remaining === -1 && this.header.length === 0;
+    return this.remaining === -1 && this.partialLength === 0;
   }
 
   /**
@@ -21,42 +27,64 @@ export class FrameTracker {
    * `stopAtBoundary` only up to the first frame boundary (0 when already at one).
    */
   consume(chunk: Buffer, stopAtBoundary = false): number {
+    const end = chunk.length;
     let offset = 0;
-    while (offset < chunk.length) {
-      if (stopAtBoundary && this.atBoundary) return offset;
-      if (this.remaining === -1) {
-        const needed = headerLength(this.header, chunk, offset);
-        const take = Math.min(needed - this.header.length, chunk.length - offset);
-        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + take)]);
+    while (offset < end) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, end - offset);
         offset += take;
-        const full = headerLength(this.header, Buffer.alloc(0), 0);
-        if (this.header.length < full) continue;
-        this.remaining = payloadLength(this.header);
-        this.header = Buffer.alloc(0);
-      } else {
-        const take = Math.min(this.remaining, chunk.length - offset);
         this.remaining -= take;
-        offset += take;
+        if (this.remaining === 0) this.remaining = -1;
+        continue;
       }
-      if (this.remaining === 0) this.remaining = -1;
+      if (this.partialLength === 0) {
+        if (stopAtBoundary) return offset;
+        // The usual case: the whole header is in this chunk.
+        if (offset + 1 < end) {
+          const size = headerSize(chunk[offset + 1] as number);
+          if (offset + size <= end) {
+            this.startPayload(chunk, offset);
+            offset += size;
+            continue;
+          }
+        }
+      }
+      offset += this.takeSplitHeader(chunk, offset);
     }
     return offset;
   }
+
+  /** Copies header bytes into `partial`; starts the payload once the header is whole. Returns the bytes taken. */
+  private takeSplitHeader(chunk: Buffer, offset: number): number {
+    const needed = this.partialLength < 2 ? 2 : headerSize(this.partial[1] as number);
+    const take = Math.min(needed - this.partialLength, chunk.length - offset);
+    chunk.copy(this.partial, this.partialLength, offset, offset + take);
+    this.partialLength += take;
+    if (this.partialLength >= 2 && this.partialLength === headerSize(this.partial[1] as number)) {
+      this.partialLength = 0;
+      this.startPayload(this.partial, 0);
+    }
+    return take;
+  }
+
+  private startPayload(header: Buffer, at: number): void {
+    const length = payloadLength(header, at);
+    this.remaining = length === 0 ? -1 : length;
+  }
 }
 
-/** Bytes the frame header needs, judged from what is known so far (2 until the length byte is in). */
-function headerLength(known: Buffer, more: Buffer, offset: number): number {
-  const second = known.length >= 2 ? known[1] : known.length === 1 ? more[offset] : more[offset + 1];
-  if (second === undefined) return 2;
+/** Header size from its second byte (mask bit and 7-bit length). */
+function headerSize(second: number): number {
   const len7 = second & 0x7f;
-  const masked = (second & 0x80) !== 0;
-  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((second & 0x80) !== 0 ? 4 : 0);
 }
 
-function payloadLength(header: Buffer): number {
-  const len7 = (header[1] ?? 0) & 0x7f;
-  if (len7 === 126) return header.readUInt16BE(2);
-  if (len7 === 127) return Number(header.readBigUInt64BE(2));
+/** Payload length of the complete header at `at`. */
+function payloadLength(header: Buffer, at: number): number {
+  const len7 = (header[at + 1] as number) & 0x7f;
+  if (len7 === 126) return header.readUInt16BE(at + 2);
+  // A 63-bit length; beyond 2^53 no tunnel lives long enough to tell the difference.
+  if (len7 === 127) return header.readUInt32BE(at + 2) * 2 ** 32 + header.readUInt32BE(at + 6);
   return len7;
 }
 

@@ -45,6 +45,52 @@ describe('FrameTracker', () => {
   });
 });
 
+/** A small seeded generator, so a failing split can be replayed. */
+function prng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}
+
+describe('FrameTracker across random chunk splits', () => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('knows every boundary of 40 mixed frames cut at random (seed %i)', (seed) => {
+    const rand = prng(seed);
+    const sizes = [0, 1, 125, 126, 127, 200, 65535, 65536];
+    const frames = Array.from({ length: 40 }, () => frame(sizes[rand(sizes.length)] as number, 0x2, rand(2) === 1));
+    const boundaries = new Set<number>([0]);
+    let total = 0;
+    for (const f of frames) boundaries.add((total += f.length));
+    const stream = Buffer.concat(frames);
+    const tracker = new FrameTracker();
+    let offset = 0;
+    while (offset < stream.length) {
+      // Mostly small cuts, so that headers land across chunks often.
+      const size = 1 + (rand(4) === 0 ? rand(70000) : rand(20));
+      const chunk = stream.subarray(offset, offset + size);
+      expect(tracker.consume(chunk)).toBe(chunk.length);
+      offset += chunk.length;
+      expect(tracker.atBoundary).toBe(boundaries.has(offset));
+    }
+  });
+
+  it('stops exactly at the next boundary from anywhere inside a frame', () => {
+    const frames = [frame(300, 0x2, true), frame(5), frame(70000)];
+    const stream = Buffer.concat(frames);
+    const ends = [frames[0]!.length, frames[0]!.length + frames[1]!.length, stream.length];
+    for (const cut of [1, 2, 3, 5, 8, 299, 300, 307, 308, 310, 400]) {
+      const tracker = new FrameTracker();
+      tracker.consume(stream.subarray(0, cut));
+      const next = ends.find((e) => e >= cut) as number;
+      expect(cut + tracker.consume(stream.subarray(cut), true)).toBe(next);
+      expect(tracker.atBoundary).toBe(true);
+    }
+  });
+});
+
 describe('closeFrame', () => {
   it('builds an unmasked Close frame with code and reason for a client', () => {
     const f = closeFrame(1001, 'bye', false);
