@@ -1,8 +1,11 @@
 import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { ProxyServer, type ServerOptions } from 'http-proxy-3';
+import { sniOf } from '../http/upstream-sni';
+
+export { sniOf };
 
 /**
  * The keep-alive pool to the upstream: every proxied request of the gateway goes through
@@ -12,14 +15,6 @@ import { ProxyServer, type ServerOptions } from 'http-proxy-3';
 export function createUpstreamAgent(upstream: URL): HttpAgent {
   const options = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
   return upstream.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
-}
-
-/**
- * SNI and certificate checks against the upstream's own name, not the public Host header
- * that the request carries through; undefined for plain HTTP and IP literals.
- */
-export function sniOf(upstream: URL): { servername: string } | undefined {
-  return upstream.protocol === 'https:' && isIP(upstream.hostname) === 0 ? { servername: upstream.hostname } : undefined;
 }
 
 /** The error an engine reports when the upstream's response body breaks off before its end. */
