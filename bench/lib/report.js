@@ -69,7 +69,8 @@ function idleTable(result) {
 function checks(results) {
   const find = (scenarioStart, id) => results.find((r) => r.targets && r.scenario.startsWith(scenarioStart))?.targets.find((t) => t.id === id && t.runs > 0);
   const out = [];
-  const add = (target, measured, met) => out.push([target, measured, met === undefined ? 'not measured' : met ? 'met' : '**not met**']);
+  const verdict = (met) => (met === null ? 'no target' : met === undefined ? 'not measured' : met ? 'met' : '**not met**');
+  const add = (target, measured, met) => out.push([target, measured, verdict(met)]);
   const gw = find('small GET', 'gateway');
   const hp = find('small GET', 'http-proxy-3');
   if (gw && hp) {
@@ -79,7 +80,11 @@ function checks(results) {
     add('gateway CPU per small GET ≤ 0.75 × http-proxy-3’s', `${fixed(r)}× (${fixed(gw.cpuUs, 0)} vs ${fixed(hp.cpuUs, 0)} µs)`, r <= 0.75);
   } else if (results.some((r) => r.scenario?.startsWith('small GET'))) add('proxied small GET vs http-proxy-3', 'a target failed', false);
   const post = find('64 KiB POST', 'gateway');
-  if (post) add('(no target) 64 KiB POST, gateway vs http-proxy-3', `${fixed(post.ratioEngine)}× req/s`, undefined);
+  const postEngine = find('64 KiB POST', 'http-proxy-3');
+  if (post && postEngine) {
+    const measured = `${fixed(post.ratioEngine)}× req/s; p99 ${ms(post.p99Ms)} vs ${ms(postEngine.p99Ms)} ms; CPU ${fixed(post.cpuUs, 0)} vs ${fixed(postEngine.cpuUs, 0)} µs`;
+    add('64 KiB POST, gateway vs http-proxy-3', measured, null);
+  }
   const dh = find('discovery', 'gateway');
   if (dh) add('discovery over HTTP ≥ 0.9 × bare node:http', `${fixed(dh.ratio)}×`, dh.ratio >= 0.9);
   const ds = find('discovery', 'serve');

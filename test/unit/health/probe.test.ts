@@ -32,6 +32,7 @@ describe('describeError', () => {
   const table: Array<[string | undefined, string]> = [
     ['ECONNREFUSED', 'upstream refused the connection'],
     ['ECONNRESET', 'upstream reset the connection'],
+    ['UND_ERR_SOCKET', 'upstream reset the connection'],
     ['ETIMEDOUT', 'connection to the upstream timed out'],
     ['ENOTFOUND', 'upstream host name could not be resolved'],
     ['EHOSTUNREACH', 'upstream host is unreachable'],
