@@ -5,8 +5,6 @@ import type { Duplex, Readable } from 'node:stream';
 import { ProxyServer, type ServerOptions } from 'http-proxy-3';
 import { sniOf } from '../http/upstream-sni';
 
-export { sniOf };
-
 /**
  * The keep-alive pool to the upstream: every proxied request of the gateway goes through
  * one. LIFO hands out the most recently used socket, so under light load the others idle

@@ -5,7 +5,6 @@ import {
   createHttpProxy3Engine,
   createUpstreamAgent,
   responseCutShort,
-  sniOf,
   type ErrorSide,
   type ProxyEngine,
   type SocketPool,
@@ -13,6 +12,7 @@ import {
   type UpstreamResponse,
   type WebCall,
 } from './engine';
+import { sniOf } from '../http/upstream-sni';
 
 /** Where the per-request state rides on the client request, for the shared listeners below. */
 const kPass = Symbol('cryptid.undiciPass');

@@ -163,6 +163,24 @@ describe('probing a real upstream', () => {
       await upstream.idle();
     });
 
+    it('sends GET {upstream path}{probe path} with its own headers, each probe on a connection of its own that it closes', async () => {
+      const seen: Array<{ method: string | undefined; url: string | undefined; headers: http.IncomingHttpHeaders; port: number | undefined }> = [];
+      upstream.server.on('request', (req: http.IncomingMessage) => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, port: req.socket.remotePort });
+      });
+      const base = new URL('/cryptid/', upstream.url);
+      for (let i = 0; i < 2; i++) {
+        await expect(probeUpstream({ upstream: base, path: '/v1/health', timeoutMs: 1_000 })).resolves.toMatchObject({ result: 'success' });
+        await upstream.idle();
+      }
+      expect(seen).toHaveLength(2);
+      for (const request of seen) {
+        expect(request).toMatchObject({ method: 'GET', url: '/cryptid/v1/health' });
+        expect(request.headers).toMatchObject({ accept: 'application/json', connection: 'close', 'user-agent': 'cryptid-gateway-probe', host: upstream.url.host });
+      }
+      expect(seen[0]?.port).not.toBe(seen[1]?.port);
+    });
+
     it('classifies a refused connection as a failure whose reason does not name the upstream', async () => {
       const { port } = upstream.url;
       await upstream.close();
