@@ -69,7 +69,7 @@ function idleTable(result) {
 function checks(results) {
   const find = (scenarioStart, id) => results.find((r) => r.targets && r.scenario.startsWith(scenarioStart))?.targets.find((t) => t.id === id && t.runs > 0);
   const out = [];
-  const verdict = (met) => (met === null ? 'no target' : met === undefined ? 'not measured' : met ? 'met' : '**not met**');
+  const verdict = (met) => (typeof met === 'string' ? met : met === null ? 'no target' : met === undefined ? 'not measured' : met ? 'met' : '**not met**');
   const add = (target, measured, met) => out.push([target, measured, verdict(met)]);
   const gw = find('small GET', 'gateway');
   const hp = find('small GET', 'http-proxy-3');
@@ -91,9 +91,15 @@ function checks(results) {
   if (ds) add('discovery over HTTPS (serve) ≥ 0.9 × bare node:https', `${fixed(ds.ratio)}×`, ds.ratio >= 0.9);
   const ws = find('WebSocket echo', 'gateway');
   if (ws) add('WebSocket round trips ≥ 0.9 × the bare engine’s', `${fixed(ws.ratioEngine)}× (${fixed(ws.ratio)}× the upstream directly)`, ws.ratioEngine >= 0.9);
-  const idle = results.find((r) => r.idle)?.idle.find((r) => r.id === 'gateway' && !r.failedRun);
+  const idleRun = results.find((r) => r.idle);
+  const idle = idleRun?.idle.find((r) => r.id === 'gateway' && !r.failedRun);
   if (idle) {
-    add('≤ 20 KiB RSS per idle tunnel', `${bytes(idle.rssPerTunnel)} over ${int(idle.opened)} tunnels`, idle.rssPerTunnel <= 20 * 1024);
+    // The target is per tunnel over 10,000; a smaller run (--quick, --tunnels) is a smoke test
+    // whose per-tunnel figure still carries the heap's step-wise growth. A run the machine
+    // capped below 10,000 (open-files limit) is judged, and its note says why.
+    const measured = `${bytes(idle.rssPerTunnel)} over ${int(idle.opened)} tunnels`;
+    if (idleRun.asked < 10000) add('≤ 20 KiB RSS per idle tunnel', `${measured} (the target is for 10,000; this run asked for ${int(idleRun.asked)})`, 'not judged');
+    else add('≤ 20 KiB RSS per idle tunnel', measured, idle.rssPerTunnel <= 20 * 1024);
     add('all sockets gone after the tunnels close', idle.allGone ? `yes (${idle.socketsAfter} sockets, as before)` : `${idle.socketsAfter} sockets vs ${idle.socketsBefore} before`, idle.allGone);
   }
   add('RSS after a 1,000,000-request soak within 10 % of RSS after 100,000', 'belongs to the soak drill (`npm run drills`)', undefined);

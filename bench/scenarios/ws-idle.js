@@ -120,7 +120,7 @@ async function run(ctx) {
     const results = [];
     results.push(await measureOne(ctx, upstream, 'gateway', `gateway (library mode, ${ctx.opts.label})`, count, nofile));
     results.push(await measureOne(ctx, upstream, 'http-proxy-3', 'bare http-proxy-3', count, nofile));
-    return { scenario: 'idle WebSocket tunnels', idle: results, note };
+    return { scenario: 'idle WebSocket tunnels', idle: results, note, asked: ctx.opts.tunnels };
   } finally {
     await stopAll(children);
   }
