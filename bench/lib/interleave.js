@@ -19,9 +19,10 @@ async function interleave(ctx, { scenario, targets, measure }) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const target of order) {
       if (target.failed) continue;
-      // Started right before its run, not at the start of the round: a process that sits
-      // idle for a while (its timers and GC still running) answers more slowly afterwards,
-      // and only targets with timers of their own (probes) would pay for it. README, "Idle first".
+      // Started right before its run, not at the start of the round: a process that did
+      // socket work while it sat idle answers more slowly afterwards, and only targets with
+      // background work of their own (the gateway's probes) would pay for the wait. README,
+      // "How it measures", "A fresh process for every run".
       if (ctx.opts.fresh && target.renew) {
         try {
           await target.renew();

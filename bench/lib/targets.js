@@ -31,7 +31,8 @@ async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile
  * configuration in a new process, stops the old one and points the target at the new one.
  * Processes of one build differ from each other (JIT, memory placement) by more than the
  * rounds of one process do, so the harness starts each target afresh right before each
- * of its runs (see `interleave`). Every child started is pushed onto `children` for the final cleanup.
+ * of its runs (see `interleave`). Every child started is pushed onto `children` for the
+ * final cleanup.
  */
 function renewable(ctx, target, children, name, file, config = {}, options = {}) {
   target.renew = async () => {

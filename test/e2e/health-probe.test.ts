@@ -5,7 +5,7 @@ import type { HealthStatus, StatusChange } from '../../src/health/states';
 import { HealthTracker, type HealthTrackerOptions } from '../../src/health/tracker';
 
 /** How the fake upstream answers its health path; the test switches it at will. */
-type Mode = 'healthy' | 'degraded' | 'unknown' | 'error500' | 'html' | 'reset' | 'hang' | 'noStatus' | 'flap';
+type Mode = 'healthy' | 'degraded' | 'unknown' | 'error500' | 'html' | 'reset' | 'hang' | 'noStatus' | 'flap' | 'endless' | 'stallBody' | 'error500Endless';
 
 /** A real upstream on 127.0.0.1:0 whose behaviour the test switches. */
 class SwitchableUpstream {
@@ -79,6 +79,22 @@ class SwitchableUpstream {
         return; // never answers; the probe's timeout must end it
       case 'flap':
         return this.hits % 2 === 1 ? json(200, { status: 'healthy' }) : json(500, {});
+      case 'endless': {
+        // A 2xx body that never ends: the probe must stop reading past its limit.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(16 * 1024, 0x20);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        return pump();
+      }
+      case 'stallBody':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.write('{"status":');
+      case 'error500Endless':
+        res.writeHead(500, { 'content-type': 'application/json' });
+        return void res.write('{"error":');
     }
   }
 }
@@ -152,6 +168,9 @@ describe('probing a real upstream', () => {
       ['html', 'failure', /^upstream health answer is not JSON$/],
       ['reset', 'failure', /^upstream reset the connection$/],
       ['hang', 'failure', /^upstream did not answer the probe within 200 ms$/],
+      ['endless', 'failure', /^upstream health answer is larger than 64 KiB$/],
+      ['stallBody', 'failure', /^upstream did not answer the probe within 200 ms$/],
+      ['error500Endless', 'failure', /^upstream answered 500$/],
     ];
 
     it.each(table)('classifies an upstream in mode %s as %s', async (mode, kind, reason) => {
