@@ -5,10 +5,11 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { GatewayOptions, HostPort, ResolvedConfig } from './config/options';
 import { resolveConfig, type LoadedConfig } from './config/resolve';
-import type { DiscoveryDocument } from './discovery/document';
-import { DISCOVERY_PATH, DiscoveryEndpoint } from './discovery/handler';
+import type { DiscoveryDocument } from './protocol/document';
+import { DiscoveryEndpoint } from './discovery/handler';
 import { ConfigError } from './errors';
-import { HEALTH_PATH, HealthEndpoint } from './health/handler';
+import { HealthEndpoint } from './health/handler';
+import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 import type { HealthState, StatusChange } from './health/states';
 import { HealthTracker } from './health/tracker';
 import { createLogger, type Logger } from './logger';
@@ -73,9 +74,6 @@ export interface GatewayInternals {
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
 }
 
-const DISCOVERY_ROUTE = DISCOVERY_PATH;
-const HEALTH_ROUTE = HEALTH_PATH;
-
 /** True when `url` is `path` or `path?query`, without allocating a substring. */
 function isPath(url: string, path: string): boolean {
   return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
@@ -133,7 +131,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       observer: internals.proxyObserver ? teeObserver(traffic, internals.proxyObserver) : traffic,
       upstreamUnhealthy: internals.upstreamUnhealthy ?? (() => this.tracker.isUnhealthy()),
     });
-    if (this.proxy.agent) this.metrics.watchAgent(this.proxy.agent);
+    this.metrics.watchPool(this.proxy.pool);
     // SPEC §1: probing starts when the gateway is created.
     this.tracker.start();
   }
@@ -148,8 +146,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     // peer, once this listener stops accepting) instead of racing the final idle close.
     if (this.shutdownStarted) res.shouldKeepAlive = false;
     const url = req.url ?? '/';
-    if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_ROUTE, this.discovery);
-    if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_ROUTE, this.healthEndpoint);
+    if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
+    if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
     this.proxy.web(req, res);
   }
 
@@ -212,7 +210,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   }
 
   /** Answers one of the gateway's own routes and records it: these handlers respond synchronously. */
-  private answerOwn(req: IncomingMessage, res: ServerResponse, route: typeof DISCOVERY_ROUTE | typeof HEALTH_ROUTE, endpoint: { handle(req: IncomingMessage, res: ServerResponse): void }): void {
+  private answerOwn(req: IncomingMessage, res: ServerResponse, route: typeof DISCOVERY_PATH | typeof HEALTH_PATH, endpoint: { handle(req: IncomingMessage, res: ServerResponse): void }): void {
     const start = performance.now();
     endpoint.handle(req, res);
     this.metrics.observeRequest(req.method, route, res.statusCode, (performance.now() - start) / 1000);

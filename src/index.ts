@@ -4,20 +4,22 @@
  */
 export { createGateway } from './gateway';
 export type { Gateway, GatewayEvents, NextFunction } from './gateway';
-export type { HealthState, HealthStatus as UpstreamHealthStatus, StatusChange } from './health/states';
+export type { HealthState, StatusChange } from './health/states';
+export type { HealthStatus as UpstreamHealthStatus, HealthBody } from './protocol/health';
+export { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 export type { MetricsHandler } from './metrics/handler';
 export { GatewayMetrics } from './metrics/metrics';
-export { routeOf } from './metrics/routes';
-export type { RouteLabel } from './metrics/routes';
+export { routeOf } from './protocol/routes';
+export type { RouteLabel } from './protocol/routes';
 export { startServer } from './server/sidecar';
 export type { RunningServer, StartServerOptions } from './server/sidecar';
 export { ConfigError } from './errors';
 export type { ConfigProblem } from './errors';
 export { DEFAULTS } from './config/defaults';
 export type { GatewayOptions, ResolvedConfig, ProbeOptions, PassiveOptions, LogLevel, ListenAddress, HostPort } from './config/options';
-export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './discovery/document';
-export { DOCUMENT_DEFAULTS } from './discovery/document';
-export { fingerprintOfDer, fingerprintOfPem } from './discovery/fingerprint';
+export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './protocol/document';
+export { DOCUMENT_DEFAULTS } from './protocol/document';
+export { fingerprintOfDer, fingerprintOfPem } from './protocol/fingerprint';
 
 // The client side of discovery (SPEC §7), also reachable as `cryptid-gateway/client`.
 export {

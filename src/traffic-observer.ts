@@ -1,6 +1,6 @@
 import type { HealthTracker } from './health/tracker';
 import type { GatewayMetrics } from './metrics/metrics';
-import { routeOf } from './metrics/routes';
+import { routeOf } from './protocol/routes';
 import type { ProxyObserver, RequestOutcome, UpgradeFailure } from './proxy/observer';
 
 /** Upstream answers that mean "the upstream is in trouble" (SPEC §4, passive signals). */

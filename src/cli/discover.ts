@@ -13,7 +13,7 @@ import {
   type DiscoveryResult,
   type HealthReport,
 } from '../client';
-import { FINGERPRINT_PATTERN } from '../discovery/document';
+import { FINGERPRINT_PATTERN } from '../protocol/document';
 import { printable } from '../client/printable';
 import { EXIT, type CliIo } from './io';
 

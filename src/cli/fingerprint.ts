@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { fingerprintOfPem } from '../discovery/fingerprint';
+import { fingerprintOfPem } from '../protocol/fingerprint';
 import { parseCommandArgs, UsageError } from './args';
 import { EXIT, type CliIo } from './io';
 

@@ -1,4 +1,4 @@
-import { isFqdn } from '../discovery/document';
+import { isFqdn } from '../protocol/document';
 import type { CaOption } from './https-get';
 
 /** Gives the base URL (`https://host:port`) to connect to for a domain; the domain stays the name verified. */

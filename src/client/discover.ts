@@ -1,5 +1,5 @@
-import { publishedDocumentSchema, type DiscoveryDocument } from '../discovery/document';
-import { DISCOVERY_PATH } from '../discovery/handler';
+import { publishedDocumentSchema, type DiscoveryDocument } from '../protocol/document';
+import { DISCOVERY_PATH } from '../protocol/paths';
 import { errorForStatus, headerValue, parseJsonBody } from './answer-status';
 import { maxAgeSeconds } from './cache-control';
 import { isCompatible } from './compat';

@@ -1,4 +1,4 @@
-import type { DiscoveryDocument } from '../discovery/document';
+import type { DiscoveryDocument } from '../protocol/document';
 import { CLIENT_PROTOCOL_VERSION, isCompatible } from './compat';
 import { normalizeDomain, type ConnectionOptions } from './connection';
 import { discover, type DiscoveryResult } from './discover';

@@ -1,6 +1,8 @@
+import { GatewayError } from '../errors';
+
 /**
- * Why a discovery, health check or pin check failed. The first eight are SPEC §7's;
- * the last three name failures the published page leaves implicit but a caller must
+ * Why a discovery, health check or pin check failed. The first eight are the protocol's
+ * discovery failures; the last three name failures the published page leaves implicit but a caller must
  * tell apart (a certificate that does not verify is not a network outage, and a
  * corrupt known-servers file is not the server's fault).
  */
@@ -52,14 +54,13 @@ export interface DiscoveryErrorContext {
 }
 
 /**
- * The one error type of the client side (SPEC §7). Messages name the domain and what
+ * The one error type of the client side. Messages name the domain and what
  * went wrong, never a server's raw body, and quote server-supplied strings sanitised.
  */
-export class DiscoveryError extends Error {
+export class DiscoveryError extends GatewayError {
   override readonly name = 'DiscoveryError';
-  readonly code: DiscoveryErrorCode;
+  declare readonly code: DiscoveryErrorCode;
   readonly domain: string | undefined;
-  readonly status: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly expectedFingerprint: string | undefined;
   readonly presentedFingerprint: string | undefined;
@@ -67,10 +68,8 @@ export class DiscoveryError extends Error {
   readonly problems: readonly string[];
 
   constructor(code: DiscoveryErrorCode, message: string, context: DiscoveryErrorContext = {}) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
-    this.code = code;
+    super(code, message, { status: context.status, cause: context.cause });
     this.domain = context.domain;
-    this.status = context.status;
     this.retryAfterSeconds = context.retryAfterSeconds;
     this.expectedFingerprint = context.expectedFingerprint;
     this.presentedFingerprint = context.presentedFingerprint;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { fingerprintField } from '../discovery/document';
+import { fingerprintField } from '../protocol/document';
 import { DiscoveryError } from './errors';
 import { FileLockTimeout, withFileLock } from './file-lock';
 import type { TofuStore } from './tofu-store';

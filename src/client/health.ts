@@ -4,11 +4,10 @@ import { normalizeDomain, type ConnectionOptions } from './connection';
 import { DiscoveryError } from './errors';
 import { fetchPath } from './fetch-path';
 
-/** The path of the health endpoint (server-discovery page, "Health Check"). */
-export const HEALTH_PATH = '/v1/health';
+import { HEALTH_STATUSES, UNHEALTHY, type HealthStatus } from '../protocol/health';
+import { HEALTH_PATH } from '../protocol/paths';
 
-/** A server's own verdict on itself. */
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+export type { HealthStatus };
 
 /** What `GET /v1/health` said, and what the client made of it. */
 export interface HealthReport {
@@ -44,7 +43,7 @@ export interface HealthOptions extends ConnectionOptions {
 }
 
 const healthSchema = z.looseObject({
-  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  status: z.enum(HEALTH_STATUSES),
   timestamp: z.number().nonnegative(),
   version: z.string(),
   uptime: z.number().nonnegative(),
@@ -90,7 +89,7 @@ export async function checkHealth(domain: string, options: HealthOptions = {}): 
   const localSeconds = (sentAt + checkedAt) / 2000;
   return {
     domain: name,
-    status: answer.status === 503 ? 'unhealthy' : body.status,
+    status: answer.status === 503 ? UNHEALTHY : body.status,
     timestamp: body.timestamp,
     version: body.version,
     uptime: body.uptime,

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { fingerprintOfDer } from '../discovery/fingerprint';
+import { classifyNetworkError } from '../net/failure';
+import { fingerprintOfDer } from '../protocol/fingerprint';
 import { PACKAGE_VERSION } from '../version';
 import { DiscoveryError } from './errors';
 import { printable } from './printable';
@@ -43,13 +44,10 @@ export interface HttpsAnswer {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const USER_AGENT = `cryptid-gateway/${PACKAGE_VERSION} (discovery client)`;
 
-// OpenSSL verification results and Node's own name check: the certificate, not the network, is at fault.
-const CERTIFICATE_CODE = /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|INVALID_CA|UNABLE_TO_.*|.*CERT.*|.*SELF_SIGNED.*)$/;
-
 type Hop = HttpsAnswer | { readonly redirect: string | undefined; readonly status: number };
 
 /**
- * GET over HTTPS with the safety rails of SPEC §7: certificate verified against
+ * GET over HTTPS with the client's safety rails: certificate verified against
  * `domain` (never disabled), a fresh connection each time so the presented certificate
  * is the one measured, one deadline, a body cap, and redirects followed only to HTTPS
  * on the same host (each hop verified the same way). Failures are `DiscoveryError`s;
@@ -188,10 +186,9 @@ function requestOnce(options: HttpsGetOptions, path: string, signal: AbortSignal
 
 function asDiscoveryError(error: unknown, domain: string): DiscoveryError {
   if (error instanceof DiscoveryError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const name = typeof code === 'string' ? code : undefined;
-  if (name !== undefined && CERTIFICATE_CODE.test(name)) {
-    return new DiscoveryError('CERTIFICATE_INVALID', `${domain}: TLS certificate not accepted (${name})`, { domain, cause: error });
+  const failure = classifyNetworkError(error);
+  if (failure.certificate) {
+    return new DiscoveryError('CERTIFICATE_INVALID', `${domain}: TLS certificate not accepted (${failure.code})`, { domain, cause: error });
   }
-  return new DiscoveryError('NETWORK_ERROR', `${domain}: connection failed (${name ?? 'network error'})`, { domain, cause: error });
+  return new DiscoveryError('NETWORK_ERROR', `${domain}: connection failed (${failure.code ?? 'network error'})`, { domain, cause: error });
 }

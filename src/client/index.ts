@@ -1,7 +1,8 @@
-/** The client side of Cryptid discovery (SPEC §7): `cryptid-gateway/client`. */
+/** The client side of Cryptid discovery: `cryptid-gateway/client`. */
 export { discover } from './discover';
 export type { DiscoverOptions, DiscoveryResult, CacheInfo } from './discover';
-export { checkHealth, HEALTH_PATH } from './health';
+export { checkHealth } from './health';
+export { DISCOVERY_PATH, HEALTH_PATH } from '../protocol/paths';
 export type { HealthReport, HealthStatus, HealthOptions } from './health';
 export { DiscoveryClient, CLIENT_DEFAULTS } from './discovery-client';
 export type { DiscoveryClientOptions, Capabilities, ServerChoice, UsableServer } from './discovery-client';
@@ -20,5 +21,5 @@ export { checkPin } from './pinning';
 export type { PinStatus, PinResult } from './pinning';
 export { TokenBucket, ServerRateLimiter, parseRateLimit } from './rate-limiter';
 export type { DocumentSource } from './rate-limiter';
-export type { DiscoveryDocument, RateLimits, MessageLimits } from '../discovery/document';
+export type { DiscoveryDocument, RateLimits, MessageLimits } from '../protocol/document';
 export { pinnedServerIdentity } from './pinned-tls';

@@ -1,5 +1,5 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { fingerprintOfDer } from '../discovery/fingerprint';
+import { fingerprintOfDer } from '../protocol/fingerprint';
 
 /**
  * A `checkServerIdentity` for `node:tls`, `node:https` agents and WebSocket clients that

@@ -1,4 +1,4 @@
-import type { DiscoveryDocument } from '../discovery/document';
+import type { DiscoveryDocument } from '../protocol/document';
 
 /** The periods a `rate_limits` name can end in, in ms. */
 const PERIODS: Readonly<Record<string, number>> = {

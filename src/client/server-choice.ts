@@ -1,4 +1,4 @@
-import type { DiscoveryDocument } from '../discovery/document';
+import type { DiscoveryDocument } from '../protocol/document';
 import { isCompatible } from './compat';
 import type { DiscoveryError } from './errors';
 import type { HealthReport } from './health';

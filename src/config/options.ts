@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { DiscoveryDocumentOptions, DocumentTemplate } from '../discovery/document';
+import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
 
 /** pino's level names, plus `silent`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

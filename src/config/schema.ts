@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configuredDocumentSchema } from '../discovery/document';
+import { configuredDocumentSchema } from '../protocol/document';
 import { DEFAULTS } from './defaults';
 import { parseListenAddress } from './listen-address';
 

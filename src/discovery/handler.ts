@@ -2,10 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { writeError } from '../http/json-error';
 import { rawHeader } from '../http/raw-header';
-import type { DiscoveryDocument, DocumentTemplate } from './document';
-
-/** The path the protocol publishes discovery at (RFC 8615 well-known URI). */
-export const DISCOVERY_PATH = '/.well-known/cryptid';
+import type { DiscoveryDocument, DocumentTemplate } from '../protocol/document';
 
 const CORS = { 'access-control-allow-origin': '*' } as const;
 const ALLOW = { allow: 'GET, HEAD', ...CORS } as const;

@@ -1,24 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeError } from '../http/json-error';
-import { HEALTHY, UNHEALTHY, type HealthState, type HealthStatus } from './states';
-
-/** The path the protocol publishes health at (server-discovery page, "Health Check"). */
-export const HEALTH_PATH = '/v1/health';
+import { HEALTHY, healthHttpStatus, type HealthBody } from '../protocol/health';
+import type { HealthState } from './states';
 
 const ALLOW = { allow: 'GET, HEAD' } as const;
-
-/** The body `/v1/health` answers (SPEC §4). */
-export interface HealthBody {
-  readonly status: HealthStatus;
-  /** Unix seconds now (clients use it to check their clock). */
-  readonly timestamp: number;
-  /** `health.version`. */
-  readonly version: string;
-  /** Whole seconds since the gateway started. */
-  readonly uptime: number;
-  /** Why, whenever status is not `healthy`. */
-  readonly details?: string;
-}
 
 /** Anything that holds the current verdict; the `HealthTracker` does. */
 export interface HealthSource {
@@ -101,7 +86,7 @@ export class HealthEndpoint {
     const healthy = state.status === HEALTHY;
     this.prepared = {
       state,
-      statusCode: state.status === UNHEALTHY ? 503 : 200,
+      statusCode: healthHttpStatus(state.status),
       head: `{"status":${JSON.stringify(state.status)},"timestamp":`,
       middle: `,"version":${JSON.stringify(this.options.version)},"uptime":`,
       tail: healthy ? '}' : `,"details":${JSON.stringify(state.reason)}}`,

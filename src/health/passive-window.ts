@@ -1,4 +1,4 @@
-import { DEGRADED, HEALTHY } from './states';
+import { DEGRADED, HEALTHY } from '../protocol/health';
 
 /**
  * How one proxied request ended, as far as the upstream is concerned. The caller (the

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
-import { sniOf } from '../http/upstream-sni';
+import { sniOf } from '../net/upstream-sni';
 
 /**
  * What one probe concluded (SPEC §4): `success`, `degraded` (a success whose answer says

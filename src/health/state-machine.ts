@@ -1,15 +1,7 @@
 import type { PassiveVerdict } from './passive-window';
 import type { ProbeVerdict } from './probe';
-import {
-  DEGRADED,
-  HEALTHY,
-  REASON_SHUTTING_DOWN,
-  REASON_STARTING,
-  UNHEALTHY,
-  type HealthState,
-  type HealthStatus,
-  type StatusChange,
-} from './states';
+import { DEGRADED, HEALTHY, UNHEALTHY, type HealthStatus } from '../protocol/health';
+import { REASON_SHUTTING_DOWN, REASON_STARTING, type HealthState, type StatusChange } from './states';
 
 /** The probe thresholds the state machine applies (`health.probe` in the configuration). */
 export interface Thresholds {

@@ -1,20 +1,4 @@
-/**
- * The three health states of the upstream, as `/v1/health` reports them (server-discovery
- * page, "Health Check"; SPEC §4).
- */
-
-/** Fully operational: probes succeed and the proxied traffic looks normal. `/v1/health` answers 200. */
-export const HEALTHY = 'healthy';
-/** Operational with issues: the upstream says so, a probe failed, or the traffic shows errors or slowness. 200. */
-export const DEGRADED = 'degraded';
-/** Not to be sent traffic: failed probes past the threshold, no probe answered yet, or shutting down. 503. */
-export const UNHEALTHY = 'unhealthy';
-
-/** One of the three health states. */
-export type HealthStatus = typeof HEALTHY | typeof DEGRADED | typeof UNHEALTHY;
-
-/** Every state, best first (for metrics that export one series per state). */
-export const HEALTH_STATUSES: readonly HealthStatus[] = [HEALTHY, DEGRADED, UNHEALTHY];
+import type { HealthStatus } from '../protocol/health';
 
 /** The reason given while waiting for the first probe to answer. */
 export const REASON_STARTING = 'waiting for the first probe';

@@ -3,7 +3,8 @@ import type { PassiveOptions, ProbeOptions } from '../config/options';
 import { ConnectionFailureRun, PassiveWindow, type RequestOutcome } from './passive-window';
 import { Prober, probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
 import { HealthStateMachine } from './state-machine';
-import { HEALTHY, UNHEALTHY, type HealthState, type HealthStatus, type StatusChange } from './states';
+import { HEALTHY, UNHEALTHY, type HealthStatus } from '../protocol/health';
+import type { HealthState, StatusChange } from './states';
 
 /** Called once per finished probe: where metrics count probes by result and time them. */
 export type ProbeObserver = (result: ProbeResultKind, durationMs: number) => void;

@@ -1,6 +1,9 @@
+import { PROTOCOL_CODES } from '../protocol/errors';
+
 /**
- * Every error the gateway answers itself, as one pure table (SPEC §5; protocol reference §3).
- * `code` only where the protocol defines one; `retryAfter` only on retryable failures.
+ * Every error the gateway answers itself, as one pure table, in the protocol's error
+ * shape (protocol reference §3). `code` only where the protocol defines one; `retryAfter`
+ * only on retryable failures.
  */
 export const FAILURES = {
   /** Discovery switched off (server-discovery page, 404). */
@@ -18,11 +21,19 @@ export const FAILURES = {
   /** `proxy.failFast` while the upstream is unhealthy. */
   failFast: { status: 503, error: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable', retryAfter: 5 },
   /** Request body above `proxy.maxBodyBytes` (protocol code 4003). */
-  tooLarge: { status: 413, error: 'MESSAGE_TOO_LARGE', message: 'Request body exceeds the maximum size', code: 4003 },
+  tooLarge: { status: 413, error: 'MESSAGE_TOO_LARGE', message: 'Request body exceeds the maximum size', code: PROTOCOL_CODES.MESSAGE_TOO_LARGE },
   /** `/federation/*` while the document says `federation_enabled: false`. */
   federationDisabled: { status: 403, error: 'FEDERATION_DISABLED', message: 'This server does not accept federation requests' },
   /** An `Upgrade` request that is not a WebSocket handshake (`GET` with `Upgrade: websocket`). */
   badUpgrade: { status: 400, error: 'UNSUPPORTED_UPGRADE', message: 'Only WebSocket upgrades are supported' },
+  /** A request the HTTP parser refused (malformed request line, headers or framing). */
+  badRequest: { status: 400, error: 'BAD_REQUEST', message: 'Malformed HTTP request' },
+  /** The request's headers did not arrive within the server's `headersTimeout`. */
+  requestTimeout: { status: 408, error: 'REQUEST_TIMEOUT', message: 'Request not received in time' },
+  /** The request's header block is larger than the parser accepts. */
+  headersTooLarge: { status: 431, error: 'HEADERS_TOO_LARGE', message: 'Request header fields too large' },
+  /** The gateway failed to produce an answer of its own (a metrics collector threw). */
+  internal: { status: 500, error: 'INTERNAL_ERROR', message: 'The gateway could not produce this answer', retryAfter: 5 },
 } as const satisfies Record<string, Failure>;
 
 /** One row of the failure table. */

@@ -33,9 +33,7 @@ export function createMetricsHandler(registry: Registry<RegistryContentType>): M
         res.end(method === 'HEAD' ? undefined : body);
       },
       () => {
-        if (res.destroyed) return;
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-        res.end(method === 'HEAD' ? undefined : 'metrics collection failed\n');
+        if (!res.destroyed) writeError(res, 'internal', undefined, method === 'HEAD');
       },
     );
   };

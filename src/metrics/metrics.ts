@@ -1,13 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DOCUMENT_DEFAULTS } from '../discovery/document';
+import { DOCUMENT_DEFAULTS } from '../protocol/document';
 import type { ProbeResultKind } from '../health/probe';
-import { HEALTH_STATUSES, type HealthStatus } from '../health/states';
-import type { UpstreamFailure } from '../proxy/failure';
+import { HEALTH_STATUSES, type HealthStatus } from '../protocol/health';
+import { NETWORK_FAILURES, type NetworkFailure } from '../net/failure';
+import type { PoolStats } from '../net/pool-stats';
 import type { Rejection } from '../proxy/observer';
 import { PACKAGE_VERSION } from '../version';
 import { IndexedHistogram } from './indexed-histogram';
-import { ROUTES, type RouteLabel } from './routes';
+import { ROUTES, type RouteLabel } from '../protocol/routes';
 
 /**
  * Every metric of the gateway (SPEC §6), declared once, here. Label values all come from
@@ -22,21 +23,9 @@ export type UpstreamState = HealthStatus;
 export const PROBE_RESULTS: readonly ProbeResultKind[] = ['success', 'degraded', 'failure'];
 export type ProbeResult = ProbeResultKind;
 
-// A Record over the proxy's union: adding a kind there fails to compile here until it is labelled.
-const UPSTREAM_FAILURE_KINDS: Record<UpstreamFailure, true> = {
-  refused: true,
-  reset: true,
-  timeout: true,
-  dns: true,
-  unreachable: true,
-  tls: true,
-  protocol: true,
-  other: true,
-};
-
 /** Why a proxied request got no answer from the upstream: the `reason` label values, the proxy's failure kinds. */
-export const UPSTREAM_ERROR_REASONS = Object.keys(UPSTREAM_FAILURE_KINDS) as readonly UpstreamFailure[];
-export type UpstreamErrorReason = UpstreamFailure;
+export const UPSTREAM_ERROR_REASONS: readonly NetworkFailure[] = NETWORK_FAILURES;
+export type UpstreamErrorReason = NetworkFailure;
 
 /** The `reason` label of each way the gateway answers a request itself instead of forwarding it (SPEC §5). */
 export const REJECT_LABELS: Readonly<Record<Rejection, string>> = {
@@ -51,9 +40,6 @@ export type RejectReason = Rejection;
 
 /** Methods of RFC 9110 §9 and PATCH (RFC 5789); any other method is labelled `OTHER`. */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
-
-/** States of the upstream keep-alive pool's sockets. */
-export const SOCKET_STATES = ['in_use', 'free'] as const;
 
 /**
  * Request duration buckets, in seconds. A proxied request spans the upstream's own work:
@@ -164,7 +150,7 @@ export class GatewayMetrics {
   private openTunnels = 0;
   private readonly certificateExpiry: Gauge;
   private readonly buildInfo: Gauge<'version' | 'protocol_version'>;
-  private readonly agents = new Set<SocketCounts>();
+  private readonly pools = new Set<PoolStats>();
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
@@ -226,7 +212,7 @@ export class GatewayMetrics {
     });
     this.errorChildren = zeroedChildren(errors, UPSTREAM_ERROR_REASONS);
 
-    const agents = this.agents;
+    const pools = this.pools;
     new Gauge({
       name: METRIC_NAMES.upstreamSockets,
       help: 'Sockets of the keep-alive pool to the upstream: in use by a request, or free for reuse.',
@@ -235,9 +221,9 @@ export class GatewayMetrics {
       collect() {
         let inUse = 0;
         let free = 0;
-        for (const agent of agents) {
-          inUse += countSockets(agent.sockets);
-          free += countSockets(agent.freeSockets);
+        for (const pool of pools) {
+          inUse += pool.inUse();
+          free += pool.free();
         }
         this.labels('in_use').set(inUse);
         this.labels('free').set(free);
@@ -345,10 +331,10 @@ export class GatewayMetrics {
    * Reports the sockets of an upstream keep-alive pool, read at scrape time.
    * @returns a function that stops watching it
    */
-  watchAgent(agent: SocketCounts): () => void {
-    this.agents.add(agent);
+  watchPool(pool: PoolStats): () => void {
+    this.pools.add(pool);
     return () => {
-      this.agents.delete(agent);
+      this.pools.delete(pool);
     };
   }
 }
@@ -377,16 +363,4 @@ function zeroedChildren<L extends string>(counter: Counter<L>, values: readonly 
       return [value, child];
     }),
   );
-}
-
-/** What is read of a keep-alive pool: its sockets per origin, in use and free (a node:http `Agent` fits). */
-export interface SocketCounts {
-  readonly sockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
-  readonly freeSockets: NodeJS.ReadOnlyDict<readonly unknown[]>;
-}
-
-function countSockets(pool: NodeJS.ReadOnlyDict<readonly unknown[]>): number {
-  let n = 0;
-  for (const key in pool) n += pool[key]?.length ?? 0;
-  return n;
 }

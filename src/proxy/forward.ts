@@ -4,29 +4,25 @@ import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeError } from '../http/json-error';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
+import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
-import type { ErrorSide, UpstreamRequest, UpstreamResponse, WebCall } from './engine';
-import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type UpstreamFailure } from './failure';
+import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
+import type { NetworkFailure } from '../net/failure';
+import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import type { Rejection } from './observer';
-import { routeOf } from '../metrics/routes';
 import type { ProxyRules } from './rules';
 
-/** What the HTTP forwarder needs: the shared rules plus the body cap. */
+/** What the HTTP forwarder needs: the shared rules, the upstream and the body cap. */
 export interface ForwarderOptions extends ProxyRules {
+  readonly upstream: HttpUpstream;
   /** `proxy.maxBodyBytes`. */
   readonly maxBodyBytes: number;
 }
 
 /** The 413 tells the client the connection ends: the rest of its body will not be read. */
 const CLOSE: OutgoingHttpHeaders = { connection: 'close' };
-
-/** The upstream request is aborted with this when the body passes the cap mid-stream. */
-class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError';
-  readonly code = 'BODY_TOO_LARGE';
-}
 
 /** Nothing to send before the request is forwarded. */
 const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
@@ -45,15 +41,15 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
 
 /**
  * One proxied request, from arrival to its `requestFinished` report. It is also the
- * engine's `WebCall` and the body counter's listener: the state of the request lives in
- * one object, and the engine calls its methods instead of a set of per-request closures.
+ * upstream's `HttpCall` and the body counter's listener: the state of the request lives in
+ * one object, and the upstream calls its methods instead of a set of per-request closures.
  */
-class Exchange implements WebCall, BodyCounterEvents {
+class Exchange implements HttpCall, BodyCounterEvents {
   private readonly started = performance.now();
   private readonly method: string;
   private readonly path: string;
   private rejected: Rejection | null = null;
-  private failure: UpstreamFailure | null = null;
+  private failure: NetworkFailure | null = null;
   private upstreamLatencyMs: number | null = null;
   /** The gateway has written its own answer (or ended the connection on purpose). */
   private settled = false;
@@ -86,11 +82,11 @@ class Exchange implements WebCall, BodyCounterEvents {
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
     this.body = this.requestBody();
     this.headers = forwardRequestHeaders(req.headers, clientInfo(req));
-    options.engine.web(req, res, this);
+    options.upstream.forward(req, res, this);
   }
 
   /**
-   * What the engine sends as the body. Counting costs a stream per request, so it is only
+   * What is sent upstream as the body. Counting costs a stream per request, so it is only
    * paid where the size is not already known: no body at all (neither `Content-Length` nor
    * `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared length has passed the
    * cap above and Node's parser never delivers more than it; only a chunked body is counted.
@@ -157,11 +153,11 @@ class Exchange implements WebCall, BodyCounterEvents {
   onExceeded(): void {
     clearTimeout(this.timer);
     this.req.unpipe(this.body as BodyCounter);
-    this.abortUpstream(new BodyTooLargeError('request body exceeds proxy.maxBodyBytes'));
+    this.abortUpstream(new BodyTooLargeError());
     this.reject('tooLarge', 'tooLarge', CLOSE);
   }
 
-  // WebCall
+  // HttpCall
 
   onRequest(upstreamReq: UpstreamRequest): void {
     this.upstreamReq = upstreamReq;

@@ -1,4 +1,4 @@
-import type { UpstreamFailure } from './failure';
+import type { NetworkFailure } from '../net/failure';
 
 /** Why the gateway answered a request itself instead of forwarding (or finishing) it. */
 export type Rejection = 'tooLarge' | 'federationDisabled' | 'failFast' | 'closed';
@@ -19,7 +19,7 @@ export interface RequestOutcome {
   /** Time from receiving the request to the end of its response. */
   readonly durationMs: number;
   /** An upstream-origin failure (refused, reset, timeout, …); null when the upstream behaved. */
-  readonly failure: UpstreamFailure | null;
+  readonly failure: NetworkFailure | null;
   /** Set when the gateway refused the request itself; the upstream was not (or no longer) involved. */
   readonly rejected: Rejection | null;
   /** The client went away before its response was complete (the upstream request was aborted). */
@@ -28,7 +28,7 @@ export interface RequestOutcome {
 
 /** Why a WebSocket upgrade did not become a tunnel. */
 export type UpgradeFailure =
-  | UpstreamFailure
+  | NetworkFailure
   /** The upstream answered the handshake with an HTTP response (401, 503, …), relayed to the client. */
   | 'upstreamRefusedUpgrade'
   /** The client went away during the handshake. */

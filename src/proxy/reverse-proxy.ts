@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
-import type { ProxyEngine, SocketPool } from './engine';
 import { createForwarder } from './forward';
+import type { PoolStats } from '../net/pool-stats';
+import { createHttpUpstream, type HttpUpstream } from './http-upstream';
 import { NOOP_OBSERVER, type ProxyObserver } from './observer';
 import { safeObserver } from './safe-observer';
-import { createUndiciEngine } from './undici-engine';
 import { WebSocketProxy } from './websocket';
+import { createWsUpstream } from './ws-upstream';
 
 /** The seams the gateway plugs the proxy into. */
 export interface ReverseProxyHooks {
@@ -16,8 +17,6 @@ export interface ReverseProxyHooks {
   readonly observer?: ProxyObserver | undefined;
   /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
-  /** Another engine (benchmarks, tests). @default undici for requests, http-proxy-3 for WebSocket upgrades */
-  readonly engine?: ProxyEngine | undefined;
 }
 
 /** How long tunnels get to finish their closing handshake on `close()` before being cut. */
@@ -25,7 +24,7 @@ const TUNNEL_CLOSE_GRACE_MS = 2000;
 
 /** The reverse proxy as a whole: HTTP forwarding and WebSocket tunnels to one upstream. */
 export class ReverseProxy {
-  private readonly engine: ProxyEngine;
+  private readonly http: HttpUpstream;
   private readonly websockets: WebSocketProxy;
   private isClosed = false;
   private closing: Promise<void> | undefined;
@@ -33,9 +32,8 @@ export class ReverseProxy {
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
-    this.engine = hooks.engine ?? createUndiciEngine(config.upstream);
+    this.http = createHttpUpstream(config.upstream);
     const shared = {
-      engine: this.engine,
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
       logger: hooks.logger,
       timeoutMs: config.proxy.timeoutMs,
@@ -45,8 +43,8 @@ export class ReverseProxy {
       upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
       closed: () => this.isClosed,
     };
-    this.web = createForwarder({ ...shared, maxBodyBytes: config.proxy.maxBodyBytes });
-    this.websockets = new WebSocketProxy(shared);
+    this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes });
+    this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream) });
   }
 
   /** Tunnels an upgrade (node:http 'upgrade' signature). */
@@ -54,9 +52,9 @@ export class ReverseProxy {
     this.websockets.upgrade(req, socket, head);
   }
 
-  /** The keep-alive pool to the upstream, if the engine has one. */
-  get agent(): SocketPool | undefined {
-    return this.engine.agent;
+  /** The keep-alive pool to the upstream, as metrics read it. */
+  get pool(): PoolStats {
+    return this.http.stats;
   }
 
   /** Ends every tunnel with a Close frame (1001) and waits for them, without refusing new traffic. */
@@ -77,7 +75,7 @@ export class ReverseProxy {
     this.closing ??= (async () => {
       this.isClosed = true;
       await this.websockets.closeAll(TUNNEL_CLOSE_GRACE_MS);
-      this.engine.close();
+      this.http.close();
     })();
     return this.closing;
   }

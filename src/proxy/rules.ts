@@ -1,10 +1,8 @@
 import type { Logger } from '../logger';
-import type { ProxyEngine } from './engine';
 import type { ProxyObserver } from './observer';
 
 /** What HTTP forwarding and WebSocket tunnelling both need; built once by the gateway. */
 export interface ProxyRules {
-  readonly engine: ProxyEngine;
   readonly observer: ProxyObserver;
   readonly logger: Logger;
   /** `proxy.timeoutMs`: no response headers (or handshake answer, or upload progress) for this long → 504. */

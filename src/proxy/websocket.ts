@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
@@ -9,9 +9,12 @@ import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
 import type { ProxyRules } from './rules';
 import { Tunnel } from './tunnel';
+import type { WsCall, WsUpstream } from './ws-upstream';
 
-/** What the WebSocket proxy needs: the rules shared with HTTP forwarding. */
-export type WebSocketProxyOptions = ProxyRules;
+/** What the WebSocket proxy needs: the rules shared with HTTP forwarding, and the upstream. */
+export interface WebSocketProxyOptions extends ProxyRules {
+  readonly upstream: WsUpstream;
+}
 
 /** Close code sent to both ends when the gateway goes away (RFC 6455 §7.4.1: 1001 "going away"). */
 export const GOING_AWAY = 1001;
@@ -22,7 +25,7 @@ export function isWebSocketHandshake(req: IncomingMessage): boolean {
 }
 
 /**
- * Tunnels WebSocket upgrades to the upstream (SPEC §5): handshake forwarded with
+ * Tunnels WebSocket upgrades to the upstream: the handshake forwarded with
  * `Authorization`, query and `Sec-WebSocket-Protocol` untouched, then a raw byte tunnel.
  * A refused handshake (401, 503, …) is relayed; an unreachable or silent upstream gets
  * the client an HTTP error on the socket, never a hang.
@@ -39,107 +42,158 @@ export class WebSocketProxy {
 
   /** Takes over an upgrade the HTTP server handed out (`server.on('upgrade', …)`). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { observer, timeoutMs, logger } = this.options;
+    const { options } = this;
     // A client socket error must never crash the process; 'close' does the cleanup.
-    socket.on('error', () => undefined);
-
-    const refuse = (kind: FailureKind): void => {
-      observer.upgradeFailed('rejected');
-      writeSocketError(socket, kind);
-    };
-    if (this.options.closed()) return refuse('unavailable');
-    if (!isWebSocketHandshake(req)) return refuse('badUpgrade');
-    if (federationRefused(pathOf(req.url), this.options.federationEnabled)) return refuse('federationDisabled');
-    if (this.options.failFast && this.options.upstreamUnhealthy()) return refuse('failFast');
-
-    let upstreamReq: ClientRequest | undefined;
-    let pendingAbort: Error | undefined;
-    let settled = false;
-    const abortUpstream = (err?: Error): void => {
-      if (upstreamReq) upstreamReq.destroy(err);
-      else pendingAbort = err ?? new Error('client gone');
-    };
-    const timer = setTimeout(() => abortUpstream(new UpstreamTimeoutError(timeoutMs)), timeoutMs);
-    const onClientGone = (): void => {
-      clearTimeout(timer);
-      if (settled) return;
-      settled = true;
-      observer.upgradeFailed('clientAborted');
-      abortUpstream();
-    };
-    // The client socket is read during the handshake, or a client that leaves (FIN on a
-    // half-open server socket) would go unnoticed; what it sends early is handed back below.
-    const early: Buffer[] = [];
-    const collect = (chunk: Buffer): void => void early.push(chunk);
-    socket.on('data', collect);
-    socket.once('end', onClientGone);
-    socket.once('close', onClientGone);
-    let watching = true;
-    const stopWatching = (): void => {
-      if (!watching) return;
-      watching = false;
-      socket.pause();
-      socket.off('data', collect);
-      socket.off('end', onClientGone);
-      socket.off('close', onClientGone);
-      if (early.length > 0) socket.unshift(Buffer.concat(early));
-    };
-    const settle = (): boolean => {
-      clearTimeout(timer);
-      stopWatching();
-      if (settled) return false;
-      settled = true;
-      return true;
-    };
-
-    this.options.engine.ws(req, socket, head, {
-      headers: forwardUpgradeHeaders(req.headers, clientInfo(req)),
-      onRequest(r) {
-        upstreamReq = r;
-        if (pendingAbort) r.destroy(pendingAbort);
-      },
-      beforeUpgrade: stopWatching,
-      onResponse: (upstreamRes: IncomingMessage) => {
-        if (!settle()) return;
-        const headers = relayResponseHeaders(upstreamRes.headers);
-        headers.connection = 'close';
-        upstreamRes.headers = headers as IncomingHttpHeaders;
-        observer.upgradeFailed('upstreamRefusedUpgrade');
-        logger.debug({ event: 'upgrade_refused', status: upstreamRes.statusCode }, 'upstream refused the WebSocket upgrade');
-      },
-      onUpgrade: (upstreamSocket: Socket) => {
-        if (!settle()) {
-          upstreamSocket.destroy();
-          return;
-        }
-        if (socket.destroyed) {
-          upstreamSocket.destroy();
-          observer.upgradeFailed('clientAborted');
-          return;
-        }
-        const tunnel = new Tunnel(socket, upstreamSocket);
-        this.tunnels.add(tunnel);
-        observer.tunnelOpened();
-        logger.debug({ event: 'tunnel_open', tunnels: this.tunnels.size }, 'WebSocket tunnel opened');
-        void tunnel.closed.then(() => {
-          this.tunnels.delete(tunnel);
-          observer.tunnelClosed();
-          logger.debug({ event: 'tunnel_closed', tunnels: this.tunnels.size }, 'WebSocket tunnel closed');
-        });
-      },
-      onError: (err: Error) => {
-        // After the upgrade, a broken upstream socket simply ends the tunnel (the engine ends the client side).
-        if (!settle()) return;
-        const failure = classifyUpstreamError(err);
-        observer.upgradeFailed(failure);
-        logger.warn({ event: 'upgrade_error', failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
-        writeSocketError(socket, failureKindOf(failure));
-      },
-    });
+    socket.on('error', ignore);
+    const refusal = this.refusal(req);
+    if (refusal !== undefined) {
+      options.observer.upgradeFailed('rejected');
+      writeSocketError(socket, refusal);
+      return;
+    }
+    const handshake = new Handshake(options, socket, forwardUpgradeHeaders(req.headers, clientInfo(req)), (tunnel) => this.track(tunnel));
+    options.upstream.handshake(req, socket, head, handshake);
   }
 
   /** Ends every tunnel with a Close frame (1001) to both ends; resolves when all are closed. */
-  async closeAll(graceMs = 2000): Promise<void> {
+  async closeAll(graceMs: number): Promise<void> {
     await Promise.all([...this.tunnels].map((tunnel) => tunnel.shutdown(GOING_AWAY, 'gateway shutting down', graceMs)));
   }
+
+  /** The answer the gateway gives itself instead of tunnelling, if any. */
+  private refusal(req: IncomingMessage): FailureKind | undefined {
+    const { options } = this;
+    if (options.closed()) return 'unavailable';
+    if (!isWebSocketHandshake(req)) return 'badUpgrade';
+    if (federationRefused(pathOf(req.url), options.federationEnabled)) return 'federationDisabled';
+    if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
+    return undefined;
+  }
+
+  private track(tunnel: Tunnel): void {
+    const { observer, logger } = this.options;
+    this.tunnels.add(tunnel);
+    observer.tunnelOpened();
+    logger.debug({ event: 'tunnel_open', tunnels: this.tunnels.size }, 'WebSocket tunnel opened');
+    void tunnel.closed.then(() => {
+      this.tunnels.delete(tunnel);
+      observer.tunnelClosed();
+      logger.debug({ event: 'tunnel_closed', tunnels: this.tunnels.size }, 'WebSocket tunnel closed');
+    });
+  }
 }
+
+/**
+ * One WebSocket handshake in flight, from the client's upgrade request to a tunnel or an
+ * answer: the upstream's `WsCall`, with the state of the handshake in one object.
+ *
+ * The client socket is read during the handshake, or a client that leaves (FIN on a
+ * half-open server socket) would go unnoticed; what it sends early is handed back once
+ * the upstream has switched protocols.
+ */
+class Handshake implements WsCall {
+  private upstreamReq: ClientRequest | undefined = undefined;
+  private pendingAbort: Error | undefined = undefined;
+  private settled = false;
+  private watching = true;
+  private readonly early: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly collect = (chunk: Buffer): void => void this.early.push(chunk);
+  private readonly clientGone = (): void => this.onClientGone();
+
+  constructor(
+    private readonly options: WebSocketProxyOptions,
+    private readonly socket: Duplex,
+    readonly headers: OutgoingHttpHeaders,
+    private readonly opened: (tunnel: Tunnel) => void,
+  ) {
+    this.timer = setTimeout(timedOut, options.timeoutMs, this);
+    socket.on('data', this.collect);
+    socket.once('end', this.clientGone);
+    socket.once('close', this.clientGone);
+  }
+
+  /** No answer to the handshake within `proxy.timeoutMs`. */
+  timedOut(): void {
+    this.abortUpstream(new UpstreamTimeoutError(this.options.timeoutMs));
+  }
+
+  onRequest(upstreamReq: ClientRequest): void {
+    this.upstreamReq = upstreamReq;
+    if (this.pendingAbort) upstreamReq.destroy(this.pendingAbort);
+  }
+
+  beforeUpgrade(): void {
+    this.stopWatching();
+  }
+
+  onResponse(upstreamRes: IncomingMessage): void {
+    if (!this.settle()) return;
+    const headers = relayResponseHeaders(upstreamRes.headers);
+    headers.connection = 'close';
+    upstreamRes.headers = headers as IncomingHttpHeaders;
+    this.options.observer.upgradeFailed('upstreamRefusedUpgrade');
+    this.options.logger.debug({ event: 'upgrade_refused', status: upstreamRes.statusCode }, 'upstream refused the WebSocket upgrade');
+  }
+
+  onUpgrade(upstreamSocket: Socket): void {
+    if (!this.settle()) {
+      upstreamSocket.destroy();
+      return;
+    }
+    if (this.socket.destroyed) {
+      upstreamSocket.destroy();
+      this.options.observer.upgradeFailed('clientAborted');
+      return;
+    }
+    this.opened(new Tunnel(this.socket, upstreamSocket));
+  }
+
+  onError(err: Error): void {
+    // After the upgrade, a broken upstream socket simply ends the tunnel (the client side is ended for us).
+    if (!this.settle()) return;
+    const failure = classifyUpstreamError(err);
+    this.options.observer.upgradeFailed(failure);
+    this.options.logger.warn({ event: 'upgrade_error', failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
+    writeSocketError(this.socket, failureKindOf(failure));
+  }
+
+  private onClientGone(): void {
+    clearTimeout(this.timer);
+    if (this.settled) return;
+    this.settled = true;
+    this.options.observer.upgradeFailed('clientAborted');
+    this.abortUpstream();
+  }
+
+  private abortUpstream(err?: Error): void {
+    if (this.upstreamReq) this.upstreamReq.destroy(err);
+    else this.pendingAbort = err ?? new Error('client gone');
+  }
+
+  private stopWatching(): void {
+    if (!this.watching) return;
+    this.watching = false;
+    const { socket } = this;
+    socket.pause();
+    socket.off('data', this.collect);
+    socket.off('end', this.clientGone);
+    socket.off('close', this.clientGone);
+    if (this.early.length > 0) socket.unshift(Buffer.concat(this.early));
+  }
+
+  /** The handshake is decided: true the first time only. */
+  private settle(): boolean {
+    clearTimeout(this.timer);
+    this.stopWatching();
+    if (this.settled) return false;
+    this.settled = true;
+    return true;
+  }
+}
+
+function timedOut(handshake: Handshake): void {
+  handshake.timedOut();
+}
+
+function ignore(): void {}

@@ -9,6 +9,8 @@ import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
 import { createLogger, type Logger } from '../logger';
 import { certificateWarnings, type TlsMaterial } from '../tls/material';
 import { gracefulShutdown } from './shutdown';
+import { writeSocketError } from '../http/json-error';
+import type { FailureKind } from '../http/error-status';
 import { CertificateWatcher } from './tls-reload';
 
 /**
@@ -71,12 +73,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
   // Malformed or too slow requests get a status that says why (never the parser's text).
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return void socket.destroy();
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => writeSocketError(socket, clientErrorKind(err)));
 
   warnAbout(material, logger);
   const watcher = new CertificateWatcher({
@@ -142,6 +139,13 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     shutdown: { value: () => stop(true) },
     close: { value: () => stop(false) },
   }) as RunningServer;
+}
+
+/** What the parser's complaint is answered with (never the parser's own text). */
+function clientErrorKind(err: NodeJS.ErrnoException): FailureKind {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'headersTooLarge';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'requestTimeout';
+  return 'badRequest';
 }
 
 function warnAbout(material: TlsMaterial, logger: Logger): void {

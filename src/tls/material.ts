@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { fingerprintOfDer, leafPem } from '../discovery/fingerprint';
+import { fingerprintOfDer, leafPem } from '../protocol/fingerprint';
 
 /** A certificate (and, for serving, its key) read from disk and checked. */
 export interface TlsMaterial {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { discoverCommand } from '../../src/cli/discover';
 import type { CliIo } from '../../src/cli/io';
-import { fingerprintOfPem } from '../../src/discovery/fingerprint';
+import { fingerprintOfPem } from '../../src/protocol/fingerprint';
 import { makeCert, type TestCert } from '../helpers/certs';
 import { documentFor, startCryptidServer, type FakeCryptidServer } from '../helpers/cryptid-server';
 

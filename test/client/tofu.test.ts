@@ -1,5 +1,5 @@
 import { discover, DiscoveryError, MemoryTofuStore, type TofuStore } from '../../src/client';
-import { fingerprintOfPem } from '../../src/discovery/fingerprint';
+import { fingerprintOfPem } from '../../src/protocol/fingerprint';
 import { makeCert, type TestCert } from '../helpers/certs';
 import { documentFor, startCryptidServer, type FakeCryptidServer } from '../helpers/cryptid-server';
 

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { probeUpstream, type ProbeResultKind } from '../../src/health/probe';
-import type { HealthStatus, StatusChange } from '../../src/health/states';
+import type { HealthStatus } from '../../src/protocol/health';
+import type { StatusChange } from '../../src/health/states';
 import { HealthTracker, type HealthTrackerOptions } from '../../src/health/tracker';
 
 /** How the fake upstream answers its health path; the test switches it at will. */

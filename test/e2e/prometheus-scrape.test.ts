@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startMetricsListener, type MetricsListener } from '../../src/metrics/listener';
 import { GatewayMetrics } from '../../src/metrics/metrics';
-import { routeOf } from '../../src/metrics/routes';
+import { routeOf } from '../../src/protocol/routes';
 import { PACKAGE_VERSION } from '../../src/version';
 import { requireExecutable, skipWithout } from '../helpers/executables';
 

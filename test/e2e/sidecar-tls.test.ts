@@ -4,7 +4,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { startServer, type RunningServer } from '../../src';
-import { fingerprintOfDer } from '../../src/discovery/fingerprint';
+import { fingerprintOfDer } from '../../src/protocol/fingerprint';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { captureLog } from '../helpers/log-capture';

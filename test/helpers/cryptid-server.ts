@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fingerprintOfPem } from '../../src/discovery/fingerprint';
+import { fingerprintOfPem } from '../../src/protocol/fingerprint';
 import type { TestCert } from './certs';
 import { startTlsServer, type TestTlsServer } from './tls-server';
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
-import { fingerprintOfPem } from '../../../src/discovery/fingerprint';
+import { fingerprintOfPem } from '../../../src/protocol/fingerprint';
 import { makeCert, type TestCert } from '../../helpers/certs';
 import { closeServer, listenLocal } from '../../helpers/listen';
 import { answerProbe, PROBE_PATH } from '../../helpers/upstream';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../../src/config/defaults';
-import { DOCUMENT_DEFAULTS } from '../../../src/discovery/document';
+import { DOCUMENT_DEFAULTS } from '../../../src/protocol/document';
 
 /** The README's configuration table, as key → default cell. */
 function readmeDefaults(): Map<string, string> {

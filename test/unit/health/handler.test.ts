@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HEALTH_PATH, HealthEndpoint, type HealthBody, type HealthSource } from '../../../src/health/handler';
-import { DEGRADED, HEALTHY, UNHEALTHY, type HealthState } from '../../../src/health/states';
+import { HealthEndpoint, type HealthSource } from '../../../src/health/handler';
+import type { HealthState } from '../../../src/health/states';
+import { DEGRADED, HEALTHY, UNHEALTHY, type HealthBody } from '../../../src/protocol/health';
+import { HEALTH_PATH } from '../../../src/protocol/paths';
 
 interface Answer {
   status: number;

@@ -1,7 +1,8 @@
 import { HealthStateMachine } from '../../../src/health/state-machine';
 import type { ProbeVerdict } from '../../../src/health/probe';
 import type { PassiveVerdict } from '../../../src/health/passive-window';
-import { DEGRADED, HEALTHY, UNHEALTHY, type StatusChange } from '../../../src/health/states';
+import { DEGRADED, HEALTHY, UNHEALTHY } from '../../../src/protocol/health';
+import type { StatusChange } from '../../../src/health/states';
 
 const ok: ProbeVerdict = { result: 'success' };
 const fail = (reason = 'upstream answered 500'): ProbeVerdict => ({ result: 'failure', reason });

@@ -1,5 +1,3 @@
-import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
   GatewayMetrics,
@@ -12,7 +10,7 @@ import {
   methodLabel,
   statusCodeLabel,
 } from '../../../src/metrics/metrics';
-import { ROUTES, routeOf } from '../../../src/metrics/routes';
+import { ROUTES, routeOf } from '../../../src/protocol/routes';
 import { PACKAGE_VERSION } from '../../../src/version';
 import { parsePrometheusText, sampleValue, seriesCount, type MetricFamily } from '../../helpers/prometheus-text';
 
@@ -270,57 +268,19 @@ describe('GatewayMetrics', () => {
   });
 
   describe('upstream pool gauges', () => {
-    let server: Server;
-    let port: number;
-    let agent: Agent;
-    let release: (() => void) | undefined;
-
-    beforeAll(async () => {
-      server = createServer((req, res) => {
-        if (req.url === '/slow') release = () => res.end('slow');
-        else res.end('ok');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      port = (server.address() as AddressInfo).port;
-      agent = new Agent({ keepAlive: true });
-    });
-
-    afterAll(async () => {
-      agent.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-
-    function get(path: string): Promise<void> {
-      return new Promise((resolve, reject) => {
-        request({ host: '127.0.0.1', port, path, agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        })
-          .on('error', reject)
-          .end();
-      });
-    }
-
-    it('report sockets in use and free from a watched agent at scrape time', async () => {
+    it('read sockets in use and free from every watched pool at scrape time', async () => {
       const metrics = new GatewayMetrics({ defaultMetrics: false });
-      const stop = metrics.watchAgent(agent);
+      const counts = { inUse: 0, free: 0 };
+      const stop = metrics.watchPool({ inUse: () => counts.inUse, free: () => counts.free });
+      const stopOther = metrics.watchPool({ inUse: () => 1, free: () => 2 });
       const pool = async (state: string) => sampleValue(await scrape(metrics), METRIC_NAMES.upstreamSockets, { state });
-      expect(await pool('in_use')).toBe(0);
-      expect(await pool('free')).toBe(0);
-
-      const slow = get('/slow');
-      await new Promise<void>((resolve) => server.once('request', () => resolve()));
-      expect(await pool('in_use')).toBe(1);
-      release?.();
-      await slow;
-      // The socket goes back to the pool on the response's end; the next tick settles it.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(await pool('in_use')).toBe(0);
-      expect(await pool('free')).toBe(1);
-
+      expect([await pool('in_use'), await pool('free')]).toEqual([1, 2]);
+      counts.inUse = 3;
+      counts.free = 4;
+      expect([await pool('in_use'), await pool('free')]).toEqual([4, 6]);
       stop();
-      expect(await pool('free')).toBe(0);
+      stopOther();
+      expect([await pool('in_use'), await pool('free')]).toEqual([0, 0]);
     });
   });
 });

@@ -1,12 +1,13 @@
 import { FAILURES } from '../../../src/http/error-status';
-import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError, type UpstreamFailure } from '../../../src/proxy/failure';
+import type { NetworkFailure } from '../../../src/net/failure';
+import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from '../../../src/proxy/failure';
 
 function err(code: string): Error {
   return Object.assign(new Error(`boom ${code}`), { code });
 }
 
 describe('classifyUpstreamError', () => {
-  it.each<[string, UpstreamFailure]>([
+  it.each<[string, NetworkFailure]>([
     ['ECONNREFUSED', 'refused'],
     ['ECONNRESET', 'reset'],
     ['EPIPE', 'reset'],
@@ -44,7 +45,7 @@ describe('classifyUpstreamError', () => {
 });
 
 describe('failureKindOf', () => {
-  it.each<[UpstreamFailure, number, string]>([
+  it.each<[NetworkFailure, number, string]>([
     ['refused', 502, 'UPSTREAM_UNAVAILABLE'],
     ['reset', 502, 'UPSTREAM_UNAVAILABLE'],
     ['dns', 502, 'UPSTREAM_UNAVAILABLE'],

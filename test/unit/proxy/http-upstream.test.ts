@@ -2,14 +2,14 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ErrorSide, UpstreamRequest, UpstreamResponse, WebCall } from '../../../src/proxy/engine';
+import { foldRawHeaders } from '../../../src/proxy/fold-headers';
+import { createHttpUpstream, type ErrorSide, type HttpCall, type HttpUpstream, type UpstreamRequest, type UpstreamResponse } from '../../../src/proxy/http-upstream';
 import { classifyUpstreamError, UpstreamTimeoutError } from '../../../src/proxy/failure';
 import { relayResponseHeaders, withoutHopByHop } from '../../../src/proxy/headers';
-import { createUndiciEngine, foldRawHeaders, type UndiciEngine } from '../../../src/proxy/undici-engine';
 import { closeServer, listenLocal } from '../../helpers/listen';
 
-/** A WebCall that records what the engine tells it; `onRequestHook` may act on the upstream request. */
-class RecordingCall implements WebCall {
+/** An HttpCall that records what the upstream tells it; `onRequestHook` may act on the upstream request. */
+class RecordingCall implements HttpCall {
   upstreamReq: UpstreamRequest | undefined;
   response: UpstreamResponse | undefined;
   readonly errors: { err: Error; side: ErrorSide; sync: boolean }[] = [];
@@ -41,8 +41,8 @@ interface Front {
   server: Server;
 }
 
-/** A front server that hands every request to the engine, answering 502 itself on an upstream error. */
-async function front(engine: UndiciEngine, hook?: (call: RecordingCall, req: IncomingMessage) => void): Promise<Front> {
+/** A front server that hands every request to the upstream, answering 502 itself on an upstream error. */
+async function front(engine: HttpUpstream, hook?: (call: RecordingCall, req: IncomingMessage) => void): Promise<Front> {
   const calls: RecordingCall[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const headers: OutgoingHttpHeaders = withoutHopByHop(req.headers);
@@ -58,7 +58,7 @@ async function front(engine: UndiciEngine, hook?: (call: RecordingCall, req: Inc
       else res.destroy();
     };
     hook?.(call, req);
-    engine.web(req, res, call);
+    engine.forward(req, res, call);
     call.leaveWeb();
   });
   const port = await listenLocal(server);
@@ -107,12 +107,12 @@ describe('foldRawHeaders', () => {
   });
 });
 
-describe('the undici engine', () => {
+describe('the HTTP upstream', () => {
   let upstream: Server;
   let upstreamUrl: URL;
   let seen: { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }[];
   let handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
-  let engine: UndiciEngine;
+  let engine: HttpUpstream;
   let gw: Front | undefined;
 
   beforeEach(async () => {
@@ -129,7 +129,7 @@ describe('the undici engine', () => {
     });
     const port = await listenLocal(upstream);
     upstreamUrl = new URL(`http://127.0.0.1:${port}`);
-    engine = createUndiciEngine(upstreamUrl);
+    engine = createHttpUpstream(upstreamUrl);
   });
 
   afterEach(async () => {
@@ -293,10 +293,18 @@ describe('the undici engine', () => {
     req.destroy();
   });
 
-  it('reports pool sockets for metrics, in use and free', async () => {
+  it('reports pool sockets for metrics: in use while a request is open, free after it', async () => {
+    let release: (() => void) | undefined;
+    handler = (_req, res) => {
+      release = () => res.end('late');
+    };
     gw = await front(engine);
-    await send(`${gw.url}/`);
-    const free = Object.values(engine.agent?.freeSockets ?? {}).reduce((n, s) => n + (s?.length ?? 0), 0);
-    expect(free).toBe(1);
+    const answer = send(`${gw.url}/`);
+    while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
+    expect([engine.stats.inUse(), engine.stats.free()]).toEqual([1, 0]);
+    release();
+    await answer;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([engine.stats.inUse(), engine.stats.free()]).toEqual([0, 1]);
   });
 });

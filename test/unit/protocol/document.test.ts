@@ -1,4 +1,4 @@
-import { configuredDocumentSchema, isFqdn, publishedDocumentSchema } from '../../../src/discovery/document';
+import { configuredDocumentSchema, isFqdn, publishedDocumentSchema } from '../../../src/protocol/document';
 
 const published = {
   protocol_version: '1.0',

@@ -1,4 +1,4 @@
-import { ROUTES, routeOf, type RouteLabel } from '../../../src/metrics/routes';
+import { ROUTES, routeOf, type RouteLabel } from '../../../src/protocol/routes';
 
 const TABLE: [method: string, url: string, route: RouteLabel][] = [
   ['GET', '/.well-known/cryptid', '/.well-known/cryptid'],

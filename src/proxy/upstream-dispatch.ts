@@ -1,127 +1,17 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import { Pool, errors, type Dispatcher } from 'undici';
-import {
-  createHttpProxy3Engine,
-  createUpstreamAgent,
-  responseCutShort,
-  type ErrorSide,
-  type ProxyEngine,
-  type SocketPool,
-  type UpstreamRequest,
-  type UpstreamResponse,
-  type WebCall,
-} from './engine';
-import { sniOf } from '../http/upstream-sni';
+import { errors, type Dispatcher, type Pool } from 'undici';
+import { foldRawHeaders } from './fold-headers';
+import type { ErrorSide, HttpCall, UpstreamRequest, UpstreamResponse } from './http-upstream';
 
 /** Where the per-request state rides on the client request, for the shared listeners below. */
-const kPass = Symbol('cryptid.undiciPass');
+const kDispatch = Symbol('cryptid.upstreamDispatch');
 
-type Tagged<T> = T & { [kPass]?: UndiciPass };
+type Tagged<T> = T & { [kDispatch]?: UpstreamDispatch };
 
-/** A pool built by `createUndiciEngine`, for tests that look at it. */
-export interface UndiciEngine extends ProxyEngine {
-  readonly pool: Pool;
-}
-
-/**
- * The engine on undici's HTTP/1.1 client: one `Pool` of keep-alive connections to the
- * upstream origin, one `dispatch()` per proxied request with a small handler object (the
- * legacy handler API: raw headers, no per-request wrapper, no promise). The request body
- * is streamed in (or none is sent), the response's status, reason phrase and the caller's
- * headers are written once, its body written out with backpressure (a full client socket
- * pauses the upstream parser until `drain`).
- *
- * Nothing is retried: the pool is used bare (no redirect or retry interceptor); undici
- * re-dispatches only requests that never reached a socket, and a connection that breaks
- * under a request fails that request (`UND_ERR_SOCKET`, classified as a reset). undici's
- * own header and body timeouts are off: the caller's timer is the only one, and it
- * destroys the request with its typed error, which is what the caller is told.
- *
- * WebSocket upgrades go through `http-proxy-3`'s tunnel on a node:http agent, as with the
- * node:http engine; the pool reported to metrics is both together.
- */
-export function createUndiciEngine(upstream: URL): UndiciEngine {
-  const servername = sniOf(upstream)?.servername;
-  const pool = new Pool(upstream.origin, {
-    // The caller's "no response headers within proxy.timeoutMs" timer is the only timeout.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    ...(servername !== undefined && { connect: { servername } }),
-  });
-  // A pool that lost its connection reports it here as well as to the request; the request's report is the one that counts.
-  pool.on('connectionError', () => undefined);
-  const agent = createUpstreamAgent(upstream);
-  const websockets = createHttpProxy3Engine(upstream, agent);
-
-  const sockets: SocketPool = {
-    get sockets() {
-      const { connected, free } = pool.stats;
-      return { ...agent.sockets, undici: new Array<undefined>(Math.max(0, connected - free)) };
-    },
-    get freeSockets() {
-      return { ...agent.freeSockets, undici: new Array<undefined>(pool.stats.free) };
-    },
-  };
-
-  return {
-    web(req, res, call) {
-      new UndiciPass(req, res, call).dispatch(pool);
-    },
-    ws: websockets.ws,
-    close() {
-      agent.destroy();
-      // In-flight requests finish (or are aborted by their callers); idle connections close now.
-      pool.close().catch(() => undefined);
-    },
-    agent: sockets,
-    pool,
-  };
-}
-
-/** Header names node:http keeps only the first of (`matchKnownFields` in `_http_incoming`). */
-const FIRST_ONLY: ReadonlySet<string> = new Set([
-  'content-type',
-  'content-length',
-  'user-agent',
-  'referer',
-  'host',
-  'authorization',
-  'proxy-authorization',
-  'if-modified-since',
-  'if-unmodified-since',
-  'from',
-  'location',
-  'max-forwards',
-  'retry-after',
-  'etag',
-  'last-modified',
-  'server',
-  'age',
-  'expires',
-]);
-
-/**
- * Raw response headers (name, value, name, value, … as undici hands them over) folded as
- * node:http folds them into `IncomingMessage.headers`: lower-case names; `set-cookie` an
- * array; `cookie` joined with "; "; the headers above keep their first value; any other
- * repeated header joined with ", ". Pure.
- */
-export function foldRawHeaders(raw: readonly (Buffer | string)[]): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
-    const prior = headers[name];
-    if (prior === undefined) {
-      headers[name] = name === 'set-cookie' ? [value] : value;
-    } else if (name === 'set-cookie') {
-      (prior as string[]).push(value);
-    } else if (!FIRST_ONLY.has(name)) {
-      headers[name] = `${prior as string}${name === 'cookie' ? '; ' : ', '}${value}`;
-    }
-  }
-  return headers;
+/** The error reported when the upstream's response body breaks off before its end. */
+export function responseCutShort(): Error {
+  return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });
 }
 
 /** The upstream's response as the caller reads it. */
@@ -137,7 +27,7 @@ class UpstreamHead implements UpstreamResponse {
  * One request in flight: undici's dispatch handler, and the upstream request the caller
  * destroys (when its client leaves, on its timeout, past the body limit).
  */
-class UndiciPass implements Dispatcher.DispatchHandler, UpstreamRequest {
+export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamRequest {
   private abort: ((err?: Error) => void) | null = null;
   /** Destroyed before undici put the request on a socket: undici gets it when it does. */
   private pendingAbort: Error | null = null;
@@ -151,7 +41,7 @@ class UndiciPass implements Dispatcher.DispatchHandler, UpstreamRequest {
   constructor(
     private readonly req: Tagged<IncomingMessage>,
     private readonly res: ServerResponse,
-    private readonly call: WebCall,
+    private readonly call: HttpCall,
   ) {}
 
   dispatch(pool: Pool): void {
@@ -167,7 +57,7 @@ class UndiciPass implements Dispatcher.DispatchHandler, UpstreamRequest {
     if (this.done) return;
     if (body !== null) {
       // The client's request stream broke (aborted upload, bad chunking).
-      req[kPass] = this;
+      req[kDispatch] = this;
       req.on('error', clientError);
       // undici destroys the body stream it was given once it is done with it, and an
       // IncomingMessage it destroys loses its socket: it gets a stream of its own.
@@ -290,10 +180,10 @@ class UndiciPass implements Dispatcher.DispatchHandler, UpstreamRequest {
 }
 
 function clientError(this: Tagged<IncomingMessage>, err: Error): void {
-  this[kPass]?.clientError(err);
+  this[kDispatch]?.clientError(err);
 }
 
-function report(pass: UndiciPass, err: Error): void {
+function report(pass: UpstreamDispatch, err: Error): void {
   pass.report(err);
 }
 

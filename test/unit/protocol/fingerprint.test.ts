@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fingerprintOfPem, leafPem } from '../../../src/discovery/fingerprint';
+import { fingerprintOfPem, leafPem } from '../../../src/protocol/fingerprint';
 import { makeCert, opensslFingerprint } from '../../helpers/certs';
 
 describe('certificate fingerprint', () => {
