@@ -1,7 +1,15 @@
 import type { HealthTracker } from './health/tracker';
-import type { GatewayMetrics } from './metrics/metrics';
+import type { GatewayMetrics, RejectLabel } from './metrics/metrics';
 import { routeOf } from './protocol/routes';
-import type { ProxyObserver, RequestOutcome, UpgradeFailure } from './proxy/observer';
+import type { ProxyObserver, Rejection, RequestOutcome, UpgradeFailure } from './proxy/observer';
+
+/** The metrics label of each way the gateway answers a request itself. */
+const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
+  tooLarge: 'body_too_large',
+  federationDisabled: 'federation_disabled',
+  failFast: 'fail_fast',
+  closed: 'shutting_down',
+};
 
 /** Upstream answers that mean "the upstream is in trouble" (SPEC §4, passive signals). */
 function isUpstreamErrorStatus(status: number): boolean {
@@ -22,7 +30,7 @@ export class TrafficObserver implements ProxyObserver {
   requestFinished(o: RequestOutcome): void {
     this.metrics.observeRequest(o.method, routeOf(o.method, o.path), o.status, o.durationMs / 1000);
     if (o.rejected !== null) {
-      this.metrics.rejected(o.rejected);
+      this.metrics.rejected(REJECT_LABELS[o.rejected]);
       return;
     }
     if (o.failure !== null) {

@@ -1,11 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DOCUMENT_DEFAULTS } from '../protocol/document';
-import type { ProbeResultKind } from '../health/probe';
 import { HEALTH_STATUSES, type HealthStatus } from '../protocol/health';
 import { NETWORK_FAILURES, type NetworkFailure } from '../net/failure';
 import type { PoolStats } from '../net/pool-stats';
-import type { Rejection } from '../proxy/observer';
+import { DEFAULTS } from '../config/defaults';
 import { PACKAGE_VERSION } from '../version';
 import { IndexedHistogram } from './indexed-histogram';
 import { ROUTES, type RouteLabel } from '../protocol/routes';
@@ -17,26 +16,19 @@ import { ROUTES, type RouteLabel } from '../protocol/routes';
 
 /** The upstream's health as the gateway reports it (SPEC §4): the `status` label values. */
 export const UPSTREAM_STATES: readonly HealthStatus[] = HEALTH_STATUSES;
-export type UpstreamState = HealthStatus;
 
-/** Outcome of one active probe (`degraded`: a success whose body says `degraded`): the `result` label values. */
-export const PROBE_RESULTS: readonly ProbeResultKind[] = ['success', 'degraded', 'failure'];
-export type ProbeResult = ProbeResultKind;
+/** Outcome of one active probe (`degraded`: a success whose body says `degraded`). */
+export type ProbeResultLabel = 'success' | 'degraded' | 'failure';
+/** Every `result` label value of the probe counter. */
+export const PROBE_RESULTS: readonly ProbeResultLabel[] = ['success', 'degraded', 'failure'];
 
 /** Why a proxied request got no answer from the upstream: the `reason` label values, the proxy's failure kinds. */
 export const UPSTREAM_ERROR_REASONS: readonly NetworkFailure[] = NETWORK_FAILURES;
-export type UpstreamErrorReason = NetworkFailure;
 
-/** The `reason` label of each way the gateway answers a request itself instead of forwarding it (SPEC §5). */
-export const REJECT_LABELS: Readonly<Record<Rejection, string>> = {
-  tooLarge: 'body_too_large',
-  federationDisabled: 'federation_disabled',
-  failFast: 'fail_fast',
-  closed: 'shutting_down',
-};
+/** Why the gateway answered a request itself instead of forwarding it: the `reason` label values. */
+export type RejectLabel = 'body_too_large' | 'federation_disabled' | 'fail_fast' | 'shutting_down';
 /** Every `reason` label value of the rejected-requests counter. */
-export const REJECT_REASONS: readonly string[] = Object.values(REJECT_LABELS);
-export type RejectReason = Rejection;
+export const REJECT_REASONS: readonly RejectLabel[] = ['body_too_large', 'federation_disabled', 'fail_fast', 'shutting_down'];
 
 /** Methods of RFC 9110 §9 and PATCH (RFC 5789); any other method is labelled `OTHER`. */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
@@ -137,129 +129,22 @@ export class GatewayMetrics {
 
   /** Requests by (method, route, status): their count and duration, one series per index. */
   private readonly requests: IndexedHistogram;
-
-  private readonly upstreamStatus: Gauge<'status'>;
-  private readonly statusChildren: readonly Gauge.Internal<'status'>[];
-  private readonly transitionChildren: readonly (readonly Counter.Internal[])[];
-  private readonly probes: Counter<'result'>;
-  private readonly probeChildren: ReadonlyMap<string, Counter.Internal>;
-  private readonly probeDuration: Histogram;
-  private readonly errorChildren: ReadonlyMap<string, Counter.Internal>;
-  private readonly rejectChildren: ReadonlyMap<Rejection, Counter.Internal>;
-  private readonly websocketConnections: Gauge;
+  private readonly health: HealthSeries;
+  private readonly proxy: ProxySeries;
+  private readonly server: ServerSeries;
   private openTunnels = 0;
-  private readonly certificateExpiry: Gauge;
-  private readonly buildInfo: Gauge<'version' | 'protocol_version'>;
   private readonly pools = new Set<PoolStats>();
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
     this.registry = registry;
-    const registers = [registry];
-
-    this.requests = new IndexedHistogram({
-      name: METRIC_NAMES.requestDuration,
-      help: 'Time from request to the end of the response, by method, route template and status code.',
-      buckets: REQUEST_DURATION_BUCKETS,
-      size: METHODS.length * ROUTES.length * STATUS_LABELS.length,
-      labelsOf: requestSeriesLabels,
-      counter: { name: METRIC_NAMES.requests, help: 'Requests the gateway answered, by method, route template and status code.' },
-    });
-    this.requests.register(registry);
-
-    this.upstreamStatus = new Gauge({
-      name: METRIC_NAMES.upstreamStatus,
-      help: 'The upstream health state the gateway reports: 1 for the current state, 0 for the others.',
-      labelNames: ['status'],
-      registers,
-    });
-    this.statusChildren = UPSTREAM_STATES.map((status) => this.upstreamStatus.labels(status));
-    for (const child of this.statusChildren) child.set(0);
-
-    const transitions = new Counter({
-      name: METRIC_NAMES.stateTransitions,
-      help: 'Changes of the upstream health state, by previous and new state.',
-      labelNames: ['from', 'to'],
-      registers,
-    });
-    this.transitionChildren = UPSTREAM_STATES.map((from) =>
-      UPSTREAM_STATES.map((to) => {
-        const child = transitions.labels(from, to);
-        if (from !== to) child.inc(0);
-        return child;
-      }),
-    );
-
-    this.probes = new Counter({
-      name: METRIC_NAMES.probes,
-      help: 'Active health probes of the upstream, by result.',
-      labelNames: ['result'],
-      registers,
-    });
-    this.probeChildren = zeroedChildren(this.probes, PROBE_RESULTS);
-    this.probeDuration = new Histogram({
-      name: METRIC_NAMES.probeDuration,
-      help: 'Duration of active health probes of the upstream.',
-      buckets: [...PROBE_DURATION_BUCKETS],
-      registers,
-    });
-
-    const errors = new Counter({
-      name: METRIC_NAMES.upstreamErrors,
-      help: 'Proxied requests that got no response from the upstream, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.errorChildren = zeroedChildren(errors, UPSTREAM_ERROR_REASONS);
-
-    const pools = this.pools;
-    new Gauge({
-      name: METRIC_NAMES.upstreamSockets,
-      help: 'Sockets of the keep-alive pool to the upstream: in use by a request, or free for reuse.',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        let inUse = 0;
-        let free = 0;
-        for (const pool of pools) {
-          inUse += pool.inUse();
-          free += pool.free();
-        }
-        this.labels('in_use').set(inUse);
-        this.labels('free').set(free);
-      },
-    });
-
-    this.websocketConnections = new Gauge({
-      name: METRIC_NAMES.websocketConnections,
-      help: 'WebSocket tunnels currently open through the gateway.',
-      registers,
-    });
-    const rejected = new Counter({
-      name: METRIC_NAMES.rejected,
-      help: 'Requests the gateway answered itself instead of forwarding them, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    const rejectLabels = zeroedChildren(rejected, REJECT_REASONS);
-    this.rejectChildren = new Map(
-      (Object.keys(REJECT_LABELS) as Rejection[]).map((r) => [r, rejectLabels.get(REJECT_LABELS[r]) as Counter.Internal]),
-    );
-    this.certificateExpiry = new Gauge({
-      name: METRIC_NAMES.certificateExpiry,
-      help: 'Expiry (notAfter) of the served TLS certificate, in Unix seconds; 0 while there is none.',
-      registers,
-    });
-    this.buildInfo = new Gauge({
-      name: METRIC_NAMES.buildInfo,
-      help: 'Always 1; labels carry the gateway version and the Cryptid protocol version it publishes.',
-      labelNames: ['version', 'protocol_version'],
-      registers,
-    });
+    this.requests = requestSeries(registry);
+    this.health = healthSeries(registry);
+    this.proxy = proxySeries(registry, this.pools);
+    this.server = serverSeries(registry);
     this.setBuildInfo(options.version ?? PACKAGE_VERSION, options.protocolVersion ?? DOCUMENT_DEFAULTS.protocol_version);
-
     // A registry a library user passes in may already carry the default metrics.
-    if ((options.defaultMetrics ?? true) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
+    if ((options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
       collectDefaultMetrics({ register: registry });
     }
   }
@@ -278,53 +163,53 @@ export class GatewayMetrics {
   }
 
   /** Sets the reported upstream state: its series to 1, the others to 0. */
-  setUpstreamStatus(status: UpstreamState): void {
+  setUpstreamStatus(status: HealthStatus): void {
     for (let i = 0; i < UPSTREAM_STATES.length; i++) {
-      (this.statusChildren[i] as Gauge.Internal<'status'>).set(UPSTREAM_STATES[i] === status ? 1 : 0);
+      (this.health.status[i] as Gauge.Internal<'status'>).set(UPSTREAM_STATES[i] === status ? 1 : 0);
     }
   }
 
   /** Counts one change of the upstream state (a change to the same state is not one). */
-  stateTransition(from: UpstreamState, to: UpstreamState): void {
+  stateTransition(from: HealthStatus, to: HealthStatus): void {
     if (from === to) return;
-    this.transitionChildren[UPSTREAM_STATES.indexOf(from)]?.[UPSTREAM_STATES.indexOf(to)]?.inc();
+    this.health.transitions[UPSTREAM_STATES.indexOf(from)]?.[UPSTREAM_STATES.indexOf(to)]?.inc();
   }
 
   /** Records one active probe and how long it took. */
-  probe(result: ProbeResult, seconds: number): void {
-    this.probeChildren.get(result)?.inc();
-    this.probeDuration.observe(seconds);
+  probe(result: ProbeResultLabel, seconds: number): void {
+    this.health.probes.get(result)?.inc();
+    this.health.probeDuration.observe(seconds);
   }
 
   /** Counts one proxied request that got no response from the upstream. */
-  upstreamError(reason: UpstreamErrorReason): void {
-    (this.errorChildren.get(reason) ?? this.errorChildren.get('other'))?.inc();
+  upstreamError(reason: NetworkFailure): void {
+    (this.proxy.errors.get(reason) ?? this.proxy.errors.get('other'))?.inc();
   }
 
-  /** Counts one request the gateway answered itself instead of forwarding it (labelled per `REJECT_LABELS`). */
-  rejected(reason: RejectReason): void {
-    this.rejectChildren.get(reason)?.inc();
+  /** Counts one request the gateway answered itself instead of forwarding it. */
+  rejected(reason: RejectLabel): void {
+    this.proxy.rejected.get(reason)?.inc();
   }
 
   /** A WebSocket tunnel was established. */
   tunnelOpened(): void {
-    this.websocketConnections.set(++this.openTunnels);
+    this.proxy.websocketConnections.set(++this.openTunnels);
   }
 
   /** A WebSocket tunnel ended. Never goes below zero, so a double close cannot skew the gauge. */
   tunnelClosed(): void {
-    if (this.openTunnels > 0) this.websocketConnections.set(--this.openTunnels);
+    if (this.openTunnels > 0) this.proxy.websocketConnections.set(--this.openTunnels);
   }
 
   /** Publishes the served certificate's expiry (call at start and after every reload). */
   setCertificateExpiry(unixSeconds: number): void {
-    this.certificateExpiry.set(unixSeconds);
+    this.server.certificateExpiry.set(unixSeconds);
   }
 
   /** Sets the single `cryptid_gateway_build_info` series (replacing any previous one). */
   setBuildInfo(version: string, protocolVersion: string): void {
-    this.buildInfo.reset();
-    this.buildInfo.labels(version, protocolVersion).set(1);
+    this.server.buildInfo.reset();
+    this.server.buildInfo.labels(version, protocolVersion).set(1);
   }
 
   /**
@@ -337,6 +222,127 @@ export class GatewayMetrics {
       this.pools.delete(pool);
     };
   }
+}
+
+/** The request counter and duration histogram, one series per (method, route, status) index. */
+function requestSeries(registry: Registry): IndexedHistogram {
+  const requests = new IndexedHistogram({
+    name: METRIC_NAMES.requestDuration,
+    help: 'Time from request to the end of the response, by method, route template and status code.',
+    buckets: REQUEST_DURATION_BUCKETS,
+    size: METHODS.length * ROUTES.length * STATUS_LABELS.length,
+    labelsOf: requestSeriesLabels,
+    counter: { name: METRIC_NAMES.requests, help: 'Requests the gateway answered, by method, route template and status code.' },
+  });
+  requests.register(registry);
+  return requests;
+}
+
+/** The upstream's health: its state, the changes of state, and the probes. */
+interface HealthSeries {
+  /** One child per state, in `UPSTREAM_STATES` order. */
+  readonly status: readonly Gauge.Internal<'status'>[];
+  /** `[from][to]`, in `UPSTREAM_STATES` order. */
+  readonly transitions: readonly (readonly Counter.Internal[])[];
+  readonly probes: ReadonlyMap<string, Counter.Internal>;
+  readonly probeDuration: Histogram;
+}
+
+function healthSeries(registry: Registry): HealthSeries {
+  const registers = [registry];
+  const upstreamStatus = new Gauge({
+    name: METRIC_NAMES.upstreamStatus,
+    help: 'The upstream health state the gateway reports: 1 for the current state, 0 for the others.',
+    labelNames: ['status'],
+    registers,
+  });
+  const status = UPSTREAM_STATES.map((state) => upstreamStatus.labels(state));
+  for (const child of status) child.set(0);
+  const transitionCounter = new Counter({
+    name: METRIC_NAMES.stateTransitions,
+    help: 'Changes of the upstream health state, by previous and new state.',
+    labelNames: ['from', 'to'],
+    registers,
+  });
+  const transitions = UPSTREAM_STATES.map((from) =>
+    UPSTREAM_STATES.map((to) => {
+      const child = transitionCounter.labels(from, to);
+      if (from !== to) child.inc(0);
+      return child;
+    }),
+  );
+  const probeCounter = new Counter({ name: METRIC_NAMES.probes, help: 'Active health probes of the upstream, by result.', labelNames: ['result'], registers });
+  const probeDuration = new Histogram({
+    name: METRIC_NAMES.probeDuration,
+    help: 'Duration of active health probes of the upstream.',
+    buckets: [...PROBE_DURATION_BUCKETS],
+    registers,
+  });
+  return { status, transitions, probes: zeroedChildren(probeCounter, PROBE_RESULTS), probeDuration };
+}
+
+/** What the proxy sees: upstream errors, refusals, tunnels, and the pool read at scrape time. */
+interface ProxySeries {
+  readonly errors: ReadonlyMap<string, Counter.Internal>;
+  readonly rejected: ReadonlyMap<string, Counter.Internal>;
+  readonly websocketConnections: Gauge;
+}
+
+function proxySeries(registry: Registry, pools: ReadonlySet<PoolStats>): ProxySeries {
+  const registers = [registry];
+  const errors = new Counter({
+    name: METRIC_NAMES.upstreamErrors,
+    help: 'Proxied requests that got no response from the upstream, by reason.',
+    labelNames: ['reason'],
+    registers,
+  });
+  new Gauge({
+    name: METRIC_NAMES.upstreamSockets,
+    help: 'Sockets of the keep-alive pool to the upstream: in use by a request, or free for reuse.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      let inUse = 0;
+      let free = 0;
+      for (const pool of pools) {
+        inUse += pool.inUse();
+        free += pool.free();
+      }
+      this.labels('in_use').set(inUse);
+      this.labels('free').set(free);
+    },
+  });
+  const websocketConnections = new Gauge({ name: METRIC_NAMES.websocketConnections, help: 'WebSocket tunnels currently open through the gateway.', registers });
+  const rejected = new Counter({
+    name: METRIC_NAMES.rejected,
+    help: 'Requests the gateway answered itself instead of forwarding them, by reason.',
+    labelNames: ['reason'],
+    registers,
+  });
+  return { errors: zeroedChildren(errors, UPSTREAM_ERROR_REASONS), rejected: zeroedChildren(rejected, REJECT_REASONS), websocketConnections };
+}
+
+/** The serving side: certificate expiry and build information. */
+interface ServerSeries {
+  readonly certificateExpiry: Gauge;
+  readonly buildInfo: Gauge<'version' | 'protocol_version'>;
+}
+
+function serverSeries(registry: Registry): ServerSeries {
+  const registers = [registry];
+  return {
+    certificateExpiry: new Gauge({
+      name: METRIC_NAMES.certificateExpiry,
+      help: 'Expiry (notAfter) of the served TLS certificate, in Unix seconds; 0 while there is none.',
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: METRIC_NAMES.buildInfo,
+      help: 'Always 1; labels carry the gateway version and the Cryptid protocol version it publishes.',
+      labelNames: ['version', 'protocol_version'],
+      registers,
+    }),
+  };
 }
 
 /** The `status_code` label a status is recorded under. */

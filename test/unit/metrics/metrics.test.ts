@@ -217,9 +217,9 @@ describe('GatewayMetrics', () => {
     metrics.upstreamError('refused');
     metrics.upstreamError('timeout');
     metrics.upstreamError('timeout');
-    metrics.rejected('tooLarge');
-    metrics.rejected('closed');
-    metrics.rejected('closed');
+    metrics.rejected('body_too_large');
+    metrics.rejected('shutting_down');
+    metrics.rejected('shutting_down');
     const f = await scrape(metrics);
     for (const reason of UPSTREAM_ERROR_REASONS) {
       expect(sampleValue(f, METRIC_NAMES.upstreamErrors, { reason })).toBe(reason === 'refused' ? 1 : reason === 'timeout' ? 2 : 0);
