@@ -7,7 +7,7 @@ import { resolveConfig, type LoadedConfig } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
 import { createLogger, type Logger } from '../logger';
-import { certificateWarnings, type TlsMaterial } from '../tls/material';
+import { certificateWarnings, serverTlsOptions, type TlsMaterial } from '../tls/material';
 import { gracefulShutdown } from './shutdown';
 import { writeSocketError } from '../http/json-error';
 import type { FailureKind } from '../http/error-status';
@@ -29,7 +29,7 @@ export interface RunningServer extends EventEmitter {
   /** The pair being served now (changes on rotation). */
   readonly certificate: TlsMaterial;
   /**
-   * The graceful stop of SPEC §8: shutting-down at once, traffic for `drainDelayMs`,
+   * The graceful stop: shutting-down at once, traffic for `drainDelayMs`,
    * then no new connections, in-flight requests get up to `timeoutMs`, tunnels close.
    */
   shutdown(): Promise<void>;
@@ -61,20 +61,9 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   const material = loaded.tls;
   if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
   const core = new GatewayCore(loaded, { logger, registry });
-  const gateway = wrapGateway(core);
   const events = new EventEmitter();
+  const server = createHttpsFront(core, material);
   let current = material;
-
-  const server = createServer(
-    { cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3' },
-    (req, res) => core.handle(req, res),
-  );
-  server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
-  // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
-  server.on('tlsClientError', (_err, socket) => socket.destroy());
-  // Malformed or too slow requests get a status that says why (never the parser's text).
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => writeSocketError(socket, clientErrorKind(err)));
-
   warnAbout(material, logger);
   const watcher = new CertificateWatcher({
     certPath: config.tls.cert,
@@ -84,7 +73,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     onError: (err) => events.emit('certificateError', err),
     onChange: (next) => {
       // The context and the published fingerprint change together; open connections keep theirs.
-      server.setSecureContext({ cert: next.certPem, key: next.keyPem!, minVersion: 'TLSv1.3' });
+      server.setSecureContext(serverTlsOptions(next));
       core.certificateChanged(next);
       current = next;
       logger.info({ event: 'tls_reloaded', fingerprint: next.fingerprint, notAfter: next.leaf.validTo }, 'certificate reloaded');
@@ -93,21 +82,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     },
   });
 
-  try {
-    server.listen(config.listen.port, config.listen.host);
-    await once(server, 'listening');
-  } catch (err) {
-    await core.close();
-    throw listenError(err, 'listen', config.listen);
-  }
-  let metricsPort: number | undefined;
-  try {
-    metricsPort = (await core.startMetricsListener())?.port;
-  } catch (err) {
-    server.close();
-    await core.close();
-    throw listenError(err, 'metrics.listen', config.metrics.listen || config.listen);
-  }
+  const metricsPort = await listenAll(server, core);
   watcher.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -119,12 +94,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     stopping ??= (async () => {
       watcher.stop();
       if (graceful) await gracefulShutdown(server, core, config.shutdown, logger);
-      else {
-        core.beginShutdown();
-        server.close();
-        server.closeAllConnections();
-        await core.close();
-      }
+      else await closeAtOnce(server, core);
     })();
     return stopping;
   };
@@ -134,11 +104,49 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     port: { value: address.port, enumerable: true },
     metricsPort: { value: metricsPort, enumerable: true },
     server: { value: server },
-    gateway: { value: gateway },
+    gateway: { value: wrapGateway(core) },
     certificate: { get: () => current },
     shutdown: { value: () => stop(true) },
     close: { value: () => stop(false) },
   }) as RunningServer;
+}
+
+/** The HTTPS-only (TLS 1.3) listener in front of the gateway, not yet listening. */
+function createHttpsFront(core: GatewayCore, material: TlsMaterial): Server {
+  const server = createServer(serverTlsOptions(material), (req, res) => core.handle(req, res));
+  server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
+  // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
+  // Malformed or too slow requests get a status that says why (never the parser's text).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => writeSocketError(socket, clientErrorKind(err)));
+  return server;
+}
+
+/** Opens the public listener, then the metrics listener; a failure closes what was opened. Resolves to the metrics port. */
+async function listenAll(server: Server, core: GatewayCore): Promise<number | undefined> {
+  const { config } = core;
+  try {
+    server.listen(config.listen.port, config.listen.host);
+    await once(server, 'listening');
+  } catch (err) {
+    await core.close();
+    throw listenError(err, 'listen', config.listen);
+  }
+  try {
+    return (await core.startMetricsListener())?.port;
+  } catch (err) {
+    server.close();
+    await core.close();
+    throw listenError(err, 'metrics.listen', config.metrics.listen || config.listen);
+  }
+}
+
+/** The hard stop: every connection closed now, the gateway closed. */
+async function closeAtOnce(server: Server, core: GatewayCore): Promise<void> {
+  core.beginShutdown();
+  server.close();
+  server.closeAllConnections();
+  await core.close();
 }
 
 /** What the parser's complaint is answered with (never the parser's own text). */

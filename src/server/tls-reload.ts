@@ -3,6 +3,12 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material';
 
+/** Both halves of a rotation land within this long of each other. */
+const DEBOUNCE_MS = 100;
+/** File systems that do not report changes are re-read this often. */
+const POLL_MS = 30000;
+
+/** What the watcher watches and whom it tells. */
 export interface CertificateWatcherOptions {
   readonly certPath: string;
   readonly keyPath: string;
@@ -47,7 +53,7 @@ export class CertificateWatcher {
         this.options.logger.warn({ event: 'tls_watch_error', err: (err as Error).message }, 'cannot watch certificate directory; polling only');
       }
     }
-    this.poll = setInterval(() => this.check(), this.options.pollMs ?? 30000);
+    this.poll = setInterval(() => this.check(), this.options.pollMs ?? POLL_MS);
     this.poll.unref();
   }
 
@@ -86,7 +92,7 @@ export class CertificateWatcher {
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.check();
-    }, this.options.debounceMs ?? 100);
+    }, this.options.debounceMs ?? DEBOUNCE_MS);
     this.debounce.unref();
   }
 }

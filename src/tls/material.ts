@@ -1,5 +1,4 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { fingerprintOfDer, leafPem } from '../protocol/fingerprint';
 
@@ -55,10 +54,10 @@ export function loadTlsMaterial(certPath: string, keyPath?: string): TlsMaterial
   return { certPem, keyPem, leaf, fingerprint: fingerprintOfDer(leaf.raw), notAfterMs: Date.parse(leaf.validTo) };
 }
 
-/** A TLS 1.3-only server context for the material (the discovery page asks for TLS 1.3+). */
-export function secureContextFor(material: TlsMaterial): SecureContext {
+/** The listener's TLS settings for the material: TLS 1.3 only (the discovery page asks for TLS 1.3+). */
+export function serverTlsOptions(material: TlsMaterial): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.3' } {
   if (!material.keyPem) throw new Error('a private key is needed to serve TLS');
-  return createSecureContext({ cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3' });
+  return { cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3' };
 }
 
 /** Warnings an operator should see at start and on reload (no self-signed certificates in production). */
