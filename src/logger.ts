@@ -1,9 +1,11 @@
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from './config/options';
+
+/** pino's levels, `silent` included. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
  * The gateway's JSON-lines logger. Request logs carry route templates only, and
- * `authorization` / `cookie` are redacted wherever they appear (SPEC §5, privacy).
+ * `authorization` / `cookie` are redacted wherever they appear (privacy: a path segment or a token is a secret).
  */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {

@@ -2,7 +2,7 @@ import type { DiscoveryDocument } from '../protocol/document';
 import { CLIENT_PROTOCOL_VERSION, isCompatible } from './compat';
 import { normalizeDomain, type ConnectionOptions } from './connection';
 import { discover, type DiscoveryResult } from './discover';
-import { DiscoveryError, isDiscoveryError } from './errors';
+import { type DiscoveryError, isDiscoveryError } from './errors';
 import { checkHealth, type HealthReport } from './health';
 import type { PinResult } from './pinning';
 import { RefreshCache } from './refresh-cache';

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
+import type { LogLevel } from '../logger';
 import type { Registry } from 'prom-client';
 import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
-
-/** pino's level names, plus `silent`. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** An address to listen on: `"host:port"`, `":port"`, `"[::1]:port"` or a port number. */
 export type ListenAddress = string | number;

@@ -1,5 +1,4 @@
-/** Requests under this prefix are server-to-server federation (protocol reference §9.1). */
-export const FEDERATION_PREFIX = '/federation/';
+import { FEDERATION_PREFIX } from '../protocol/paths';
 
 /**
  * The path as a lenient upstream router might read it: percent-decoded, repeated slashes

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { discover, DiscoveryError, type DiscoveryErrorCode, type DiscoveryResult } from '../../src/client';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { documentFor, startCryptidServer, type FakeCryptidServer } from '../helpers/cryptid-server';
@@ -76,7 +77,7 @@ describe('discover against a well-behaved server', () => {
       (server) => {
         server.behaviour.onDiscovery = (req, res) => {
           host = req.headers.host;
-          servername = (req.socket as import('node:tls').TLSSocket).servername || undefined;
+          servername = (req.socket as TLSSocket).servername || undefined;
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify(server.behaviour.document));
         };

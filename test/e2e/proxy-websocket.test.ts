@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -33,7 +34,7 @@ describe('WebSocket tunnels', () => {
     await upstream.close();
   });
 
-  async function tunnel(path = '/v1/stream', protocols?: string[]): Promise<{ client: WebSocket; server: WebSocket; request: import('node:http').IncomingMessage }> {
+  async function tunnel(path = '/v1/stream', protocols?: string[]): Promise<{ client: WebSocket; server: WebSocket; request: IncomingMessage }> {
     const arrived = upstream.nextConnection();
     const client = await openWs(`${wsBase}${path}`, { headers: AUTH, ...(protocols && { protocols }) });
     clients.push(client);
