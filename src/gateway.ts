@@ -122,7 +122,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       config.discovery.document,
       config.discovery.enabled,
       loaded.tls?.fingerprint,
-      // SPEC §3: 503 while shutting down or while the upstream is unhealthy.
+      // 503 while shutting down or while the upstream is unhealthy: clients go to a healthy peer.
       () => !this.shutdownStarted && !this.tracker.isUnhealthy(),
     );
     const traffic = new TrafficObserver(this.tracker, this.metrics);
@@ -132,7 +132,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       upstreamUnhealthy: internals.upstreamUnhealthy ?? (() => this.tracker.isUnhealthy()),
     });
     this.metrics.watchPool(this.proxy.pool);
-    // SPEC §1: probing starts when the gateway is created.
+    // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
   }
 

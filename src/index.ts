@@ -22,7 +22,7 @@ export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLi
 export { DOCUMENT_DEFAULTS } from './protocol/document';
 export { fingerprintOfDer, fingerprintOfPem } from './protocol/fingerprint';
 
-// The client side of discovery (SPEC §7), also reachable as `cryptid-gateway/client`.
+// The client side of discovery, also reachable as `cryptid-gateway/client`.
 export {
   discover,
   checkHealth,

@@ -11,7 +11,7 @@ const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
   closed: 'shutting_down',
 };
 
-/** Upstream answers that mean "the upstream is in trouble" (SPEC §4, passive signals). */
+/** Upstream answers that mean "the upstream is in trouble" (passive signals). */
 function isUpstreamErrorStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504;
 }

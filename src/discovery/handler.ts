@@ -17,7 +17,7 @@ interface Prepared {
 }
 
 /**
- * Serves `GET /.well-known/cryptid` (SPEC §3). The document, its bytes, ETag and headers
+ * Serves `GET /.well-known/cryptid`. The document, its bytes, ETag and headers
  * are built when the document or the certificate changes, never per request.
  */
 export class DiscoveryEndpoint {

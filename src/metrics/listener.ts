@@ -42,7 +42,7 @@ function send(res: ServerResponse, status: number, body: Buffer, head: boolean):
 }
 
 /**
- * The private listener of `metrics.listen` (SPEC §6), separate from public traffic:
+ * The private listener of `metrics.listen`, separate from public traffic:
  *
  * - `/metrics`: the registry, in its content type;
  * - `/livez`: 200 `{"status":"ok"}` whenever the process can answer at all. It never looks

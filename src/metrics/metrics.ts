@@ -10,11 +10,11 @@ import { IndexedHistogram } from './indexed-histogram';
 import { ROUTES, type RouteLabel } from '../protocol/routes';
 
 /**
- * Every metric of the gateway (SPEC §6), declared once, here. Label values all come from
+ * Every metric of the gateway, declared once, here. Label values all come from
  * closed sets, so the number of series is bounded whatever the traffic looks like.
  */
 
-/** The upstream's health as the gateway reports it (SPEC §4): the `status` label values. */
+/** The upstream's health as the gateway reports it: the `status` label values. */
 export const UPSTREAM_STATES: readonly HealthStatus[] = HEALTH_STATUSES;
 
 /** Outcome of one active probe (`degraded`: a success whose body says `degraded`). */

@@ -108,7 +108,7 @@ const messageLimitsWithDefaults = z
 
 /**
  * The document as a server must publish it, every field present: what a client accepts
- * (SPEC §7 uses the same rules as the server side).
+ * (the same rules as the server side).
  */
 export const publishedDocumentSchema = z.looseObject({
   protocol_version: protocolVersionField,

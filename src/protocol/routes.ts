@@ -1,6 +1,6 @@
 /**
  * The protocol's route table (protocol reference §9.1) as a matcher from a request to
- * its route template, the `route` label of the request metrics (SPEC §6).
+ * its route template, the `route` label of the request metrics.
  *
  * The raw path never becomes a label: an InfoPackage URL segment is a secret, and a scan
  * of random URLs must not create series. Every answer is one of `ROUTES`, a closed set.

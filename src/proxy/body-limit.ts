@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * True when the declared `Content-Length` already exceeds the cap: the request is refused
- * with 413 before the upstream is contacted (SPEC §5). Pure.
+ * with 413 before the upstream is contacted. Pure.
  */
 export function declaredTooLarge(headers: IncomingHttpHeaders, maxBodyBytes: number): boolean {
   const declared = headers['content-length'];

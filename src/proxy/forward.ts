@@ -28,7 +28,7 @@ const CLOSE: OutgoingHttpHeaders = { connection: 'close' };
 const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
 
 /**
- * Forwards one HTTP request to the upstream (SPEC §5): refusals the gateway owns first
+ * Forwards one HTTP request to the upstream: refusals the gateway owns first
  * (closed, federation guard, fail-fast, declared size), then a streamed, never retried
  * exchange. Every path ends in exactly one answer or a destroyed connection, and one
  * `requestFinished` report.
@@ -110,7 +110,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
     const { res, options } = this;
     clearTimeout(this.timer);
     const clientAborted = !res.writableFinished && !this.endedByGateway;
-    // A client that goes away aborts its upstream request at once (SPEC §5).
+    // A client that goes away aborts its upstream request at once.
     if (!res.writableFinished) this.upstreamReq?.destroy();
     const status = res.headersSent ? res.statusCode : 0;
     const durationMs = performance.now() - this.started;
@@ -182,7 +182,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
     }
     if (this.settled || res.destroyed) return;
     if (res.headersSent) {
-      // The upstream broke off mid-body: the status is out, so the connection ends (SPEC §5).
+      // The upstream broke off mid-body: the status is out, so the connection ends.
       this.failure = 'reset';
       this.settled = true;
       this.endedByGateway = true;

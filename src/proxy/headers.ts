@@ -81,7 +81,7 @@ function appendForwardedFor(existing: string | string[] | undefined, address: st
 }
 
 /**
- * The headers sent to the upstream for a plain HTTP request (SPEC §5). Pure.
+ * The headers sent to the upstream for a plain HTTP request. Pure.
  * - hop-by-hop and `Connection`-listed headers removed;
  * - `Expect` removed: the gateway's HTTP server has already answered `100 Continue` itself
  *   (Node does so before the request reaches any handler), which meets the expectation on

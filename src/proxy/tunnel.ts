@@ -40,7 +40,7 @@ export class Tunnel {
   }
 
   /**
-   * Ends the tunnel cleanly (SPEC §5, §8): at the next frame boundary in each direction a
+   * Ends the tunnel cleanly: at the next frame boundary in each direction a
    * Close frame with `code` goes to the client and (masked) to the upstream, then both
    * sockets are ended; after `graceMs` whatever is still open is destroyed.
    */

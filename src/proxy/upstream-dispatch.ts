@@ -161,7 +161,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
   report(err: Error): void {
     const { res, call } = this;
     if (this.relaying) {
-      // The upstream broke off mid-body; the caller ends the client connection (SPEC §5).
+      // The upstream broke off mid-body; the caller ends the client connection.
       if (!res.destroyed) call.onError(responseCutShort(), 'upstream');
       return;
     }

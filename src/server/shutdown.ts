@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config/options';
 import type { GatewayCore } from '../gateway';
 
 /**
- * SPEC §8: shutting-down at once (health and discovery answer 503 so load balancers
+ * Shutting-down at once (health and discovery answer 503 so load balancers
  * drop the endpoint), keep serving for `drainDelayMs` (Kubernetes removes the endpoint
  * concurrently with the signal), then refuse new connections, let in-flight requests
  * finish for up to `timeoutMs`, and close what is left, tunnels included.
