@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PassiveOptions, ProbeOptions } from '../config/options';
-import { ConnectionFailureRun, PassiveWindow, type RequestOutcome } from './passive-window';
+import { ConnectionFailureRun } from './connection-failure-run';
+import { PassiveWindow, type RequestOutcome } from './passive-window';
 import { Prober, probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
 import { HealthStateMachine } from './state-machine';
 import { HEALTHY, UNHEALTHY, type HealthState, type HealthStatus, type StatusChange } from './states';
