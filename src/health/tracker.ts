@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { PassiveOptions, ProbeOptions } from '../config/options';
 import { ConnectionFailureRun } from './connection-failure-run';
 import { PassiveWindow, type RequestOutcome } from './passive-window';
-import { Prober, probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
+import { probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
+import { Prober } from './prober';
 import { HealthStateMachine } from './state-machine';
 import { HEALTHY, UNHEALTHY, type HealthState, type HealthStatus, type StatusChange } from './states';
 
