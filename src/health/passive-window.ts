@@ -1,8 +1,9 @@
 import { DEGRADED, HEALTHY } from './states';
 
 /**
- * How one proxied request ended, as far as the upstream is concerned. The caller (the
- * proxy) classifies; this module only counts. The contract:
+ * One proxied request as the window counts it: when it ended, how long the upstream took
+ * to answer, and whether the upstream failed it. The caller (the proxy's observer)
+ * classifies; this module only counts. The contract:
  *
  * - **Upstream-origin failures** set `upstreamFailure`: connection refused, connect
  *   timeout, no response headers within `proxy.timeoutMs`, a reset before the response
@@ -13,8 +14,8 @@ import { DEGRADED, HEALTHY } from './states';
  *   (nothing was learnt about the upstream), requests the gateway answered itself
  *   (413, 403 federation, fail-fast 503).
  */
-export interface RequestOutcome {
-  /** When the outcome became known, on the same clock as the window's `now`. */
+export interface TrafficSample {
+  /** When the request ended, on the same clock as the window's `now`. */
   readonly atMs: number;
   /**
    * Time from forwarding the request to the upstream's response headers. Omit it for
@@ -85,7 +86,7 @@ const BINS = BOUNDS.length + 1;
  *
  * **Window edge.** The window holds the current bucket and the 59 before it: a request
  * leaves it between `windowMs − windowMs/60` and `windowMs` after it was recorded.
- * Outcomes stamped earlier than the newest bucket seen (a clock that stepped back, a late
+ * Samples stamped earlier than the newest bucket seen (a clock that stepped back, a late
  * report) are counted in the newest bucket rather than dropped.
  *
  * **Verdict.** With at least `minRequests` requests in the window: failures / requests ≥
@@ -130,8 +131,8 @@ export class PassiveWindow {
   }
 
   /** Counts one proxied request. O(1), allocation-free. */
-  record(outcome: RequestOutcome): void {
-    this.add(outcome.atMs, outcome.latencyMs, outcome.upstreamFailure || outcome.connectionFailure === true);
+  record(sample: TrafficSample): void {
+    this.add(sample.atMs, sample.latencyMs, sample.upstreamFailure || sample.connectionFailure === true);
   }
 
   /** {@link record} without the object: what a hot path calls. */
