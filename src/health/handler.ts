@@ -7,7 +7,7 @@ export const HEALTH_PATH = '/v1/health';
 
 const ALLOW = { allow: 'GET, HEAD' } as const;
 
-/** The body `/v1/health` answers (SPEC §4). */
+/** The body `/v1/health` answers (server-discovery page, "Health Check"). */
 export interface HealthBody {
   readonly status: HealthStatus;
   /** Unix seconds now (clients use it to check their clock). */
@@ -51,9 +51,9 @@ interface Prepared {
 }
 
 /**
- * Serves `GET`/`HEAD /v1/health` (SPEC §4) from the state already held, never by asking
- * the upstream: 200 for `healthy` and `degraded`, 503 for `unhealthy` (load balancers take
- * the gateway out), `Cache-Control: no-store`. Other methods: 405 with `Allow: GET, HEAD`.
+ * Serves `GET`/`HEAD /v1/health` from the state already held, never by asking the
+ * upstream: 200 for `healthy` and `degraded`, 503 for `unhealthy` (load balancers take the
+ * gateway out), `Cache-Control: no-store`. Other methods: 405 with `Allow: GET, HEAD`.
  */
 export class HealthEndpoint {
   private readonly now: () => number;

@@ -73,7 +73,7 @@ const THRESHOLD_BIN = BOUNDS.indexOf(1);
 const BINS = BOUNDS.length + 1;
 
 /**
- * A sliding window over the proxied traffic (SPEC §4, passive signals).
+ * A sliding window over the proxied traffic: the passive half of the health verdict.
  *
  * **Design.** A ring of 60 buckets, each `windowMs / 60` long (1 s for the default 60 s),
  * each holding a request count, a failure count and a 12-bin latency histogram; plus

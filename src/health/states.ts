@@ -1,6 +1,6 @@
 /**
  * The three health states of the upstream, as `/v1/health` reports them (server-discovery
- * page, "Health Check"; SPEC §4).
+ * page, "Health Check").
  */
 
 /** Fully operational: probes succeed and the proxied traffic looks normal. `/v1/health` answers 200. */

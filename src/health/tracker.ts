@@ -41,7 +41,7 @@ export interface HealthTrackerEvents {
 }
 
 /**
- * Watches the upstream (SPEC §4): the active prober, the passive window over the proxied
+ * Watches the upstream: the active prober, the passive window over the proxied
  * traffic and the state machine, tied together. Emits `'status'` once per change of
  * status. Logging is the listener's business (one line per event); probe hits are never
  * logged here.
