@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import {
   checkHealth,
   CLIENT_PROTOCOL_VERSION,
+  CONNECTION_DEFAULTS,
   discover,
   DiscoveryError,
   FileTofuStore,
@@ -31,7 +32,7 @@ Options:
   --accept-fingerprint FP   accept a changed certificate, only if its fingerprint is FP
   --accept-new-fingerprint  accept a changed certificate, whatever it is
   --protocol-version V      the client protocol version to check against (default ${CLIENT_PROTOCOL_VERSION})
-  --timeout MS              per request (default 10000)
+  --timeout MS              per request (default ${CONNECTION_DEFAULTS.timeoutMs})
   --json                    print one JSON object instead of the report
   -h, --help                this help
 
@@ -55,10 +56,23 @@ interface Problem {
   readonly message: string;
 }
 
+/** What the health check gave: a report, or the problem that kept it from one. */
+interface HealthOutcome {
+  readonly health: HealthReport | undefined;
+  readonly problem: Problem | undefined;
+}
+
+/** Whether the server can be used by this client, and if not, why. */
+interface Verdict {
+  readonly compatible: boolean;
+  readonly reasons: readonly string[];
+  readonly exitCode: number;
+}
+
 /**
- * `cryptid-gateway discover DOMAIN` (SPEC §8): a readable report or JSON, and an exit
- * code a monitoring check can use — 0 usable, 1 reachable but unusable, 2 error,
- * 3 fingerprint mismatch. Never exits the process and reads the environment only through `io`.
+ * `cryptid-gateway discover DOMAIN`: a readable report or JSON, and an exit code a
+ * monitoring check can use — 0 usable, 1 reachable but unusable, 2 error, 3 fingerprint
+ * mismatch. Never exits the process and reads the environment only through `io`.
  */
 export async function discoverCommand(args: string[], io: CliIo): Promise<number> {
   let plan: Plan | 'help';
@@ -72,53 +86,52 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
-  const { domain, connection } = plan;
   const store = new FileTofuStore(plan.knownServers);
-
   let result: DiscoveryResult;
   try {
-    result = await discover(domain, { ...connection, tofuStore: store, acceptNewFingerprint: plan.accept });
+    result = await discover(plan.domain, { ...plan.connection, tofuStore: store, acceptNewFingerprint: plan.accept });
   } catch (error) {
     return reportFailure(plan, error, io);
   }
+  const health = await askHealth(plan);
+  const verdict = judge(plan, result, health);
+  io.stdout.write(plan.json ? jsonReport(plan, result, health, verdict) : textReport(plan, result, health, verdict));
+  return verdict.exitCode;
+}
 
-  let health: HealthReport | undefined;
-  let healthProblem: Problem | undefined;
+async function askHealth(plan: Plan): Promise<HealthOutcome> {
   try {
-    health = await checkHealth(domain, connection);
+    return { health: await checkHealth(plan.domain, plan.connection), problem: undefined };
   } catch (error) {
-    healthProblem = problemOf(error);
+    return { health: undefined, problem: problemOf(error) };
   }
+}
 
+function judge(plan: Plan, result: DiscoveryResult, { health, problem }: HealthOutcome): Verdict {
   const compatible = isCompatible(result.document.protocol_version, plan.clientVersion);
   const reasons: string[] = [];
   if (!compatible) reasons.push(`protocol ${printable(result.document.protocol_version)} is not compatible with ${plan.clientVersion}`);
   if (health?.status === 'unhealthy') reasons.push(`the server reports itself unhealthy${health.details === undefined ? '' : `: ${printable(health.details)}`}`);
   // A server without /v1/health is not thereby unusable; one whose health check fails otherwise is.
-  if (healthProblem !== undefined && healthProblem.code !== 'ENDPOINT_NOT_FOUND') reasons.push(`health check failed: ${healthProblem.message}`);
-  const exitCode = reasons.length === 0 ? EXIT.ok : EXIT.unusable;
+  if (problem !== undefined && problem.code !== 'ENDPOINT_NOT_FOUND') reasons.push(`health check failed: ${problem.message}`);
+  return { compatible, reasons, exitCode: reasons.length === 0 ? EXIT.ok : EXIT.unusable };
+}
 
-  if (plan.json) {
-    io.stdout.write(
-      `${JSON.stringify({
-        domain,
-        usable: exitCode === EXIT.ok,
-        exitCode,
-        reasons,
-        compatible,
-        clientProtocolVersion: plan.clientVersion,
-        fingerprint: result.fingerprint,
-        pin: { ...result.pin, knownServers: plan.knownServers },
-        document: result.document,
-        health: health ?? null,
-        healthError: healthProblem ?? null,
-        error: null,
-      })}\n`,
-    );
-  } else {
-    io.stdout.write(textReport(plan, result, compatible, health, healthProblem, reasons));
-  }
-  return exitCode;
+function jsonReport(plan: Plan, result: DiscoveryResult, { health, problem }: HealthOutcome, verdict: Verdict): string {
+  return `${JSON.stringify({
+    domain: plan.domain,
+    usable: verdict.exitCode === EXIT.ok,
+    exitCode: verdict.exitCode,
+    reasons: verdict.reasons,
+    compatible: verdict.compatible,
+    clientProtocolVersion: plan.clientVersion,
+    fingerprint: result.fingerprint,
+    pin: { ...result.pin, knownServers: plan.knownServers },
+    document: result.document,
+    health: health ?? null,
+    healthError: problem ?? null,
+    error: null,
+  })}\n`;
 }
 
 async function makePlan(args: string[], io: CliIo): Promise<Plan | 'help'> {
@@ -141,39 +154,15 @@ async function makePlan(args: string[], io: CliIo): Promise<Plan | 'help'> {
   if (values.help) return 'help';
   if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'DOMAIN is required' : 'exactly one DOMAIN, please');
   const domain = normalizeDomain(positionals[0] ?? '');
-
-  const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
-    throw new Error(`--timeout expects a positive number of milliseconds, got ${JSON.stringify(values.timeout)}`);
-  }
-  let url: URL | undefined;
-  if (values.url !== undefined) {
-    try {
-      url = new URL(values.url);
-    } catch {
-      throw new Error(`--url is not a URL: ${JSON.stringify(values.url)}`);
-    }
-    if (url.protocol !== 'https:') throw new Error('--url must be https:// (discovery is never done over plain HTTP)');
-  }
-  let ca: string | undefined;
-  if (values.ca !== undefined) {
-    const caPath = resolvePath(io.cwd, values.ca);
-    try {
-      ca = await readFile(caPath, 'utf8');
-    } catch (error) {
-      throw new Error(`--ca ${caPath} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  }
-  const acceptFingerprint = values['accept-fingerprint'];
-  if (acceptFingerprint !== undefined && !FINGERPRINT_PATTERN.test(acceptFingerprint)) {
-    throw new Error('--accept-fingerprint expects "sha256:" followed by 64 lower-case hex characters');
-  }
-  const clientVersion = values['protocol-version'] ?? CLIENT_PROTOCOL_VERSION;
+  const timeoutMs = timeoutOf(values.timeout);
+  const url = values.url === undefined ? undefined : httpsUrl(values.url);
+  const ca = values.ca === undefined ? undefined : await readCa(resolvePath(io.cwd, values.ca));
+  const acceptFingerprint = acceptedFingerprint(values['accept-fingerprint']);
   return {
     domain,
     json: values.json,
     knownServers: values['known-servers'] === undefined ? defaultKnownServers(io) : resolvePath(io.cwd, values['known-servers']),
-    clientVersion,
+    clientVersion: values['protocol-version'] ?? CLIENT_PROTOCOL_VERSION,
     accept: acceptFingerprint ?? values['accept-new-fingerprint'],
     connection: {
       ...(ca !== undefined && { ca }),
@@ -181,6 +170,40 @@ async function makePlan(args: string[], io: CliIo): Promise<Plan | 'help'> {
       ...(timeoutMs !== undefined && { timeoutMs }),
     },
   };
+}
+
+function timeoutOf(text: string | undefined): number | undefined {
+  const timeoutMs = text === undefined ? undefined : Number(text);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
+    throw new Error(`--timeout expects a positive number of milliseconds, got ${JSON.stringify(text)}`);
+  }
+  return timeoutMs;
+}
+
+function httpsUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`--url is not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'https:') throw new Error('--url must be https:// (discovery is never done over plain HTTP)');
+  return url;
+}
+
+async function readCa(caPath: string): Promise<string> {
+  try {
+    return await readFile(caPath, 'utf8');
+  } catch (error) {
+    throw new Error(`--ca ${caPath} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function acceptedFingerprint(text: string | undefined): string | undefined {
+  if (text !== undefined && !FINGERPRINT_PATTERN.test(text)) {
+    throw new Error('--accept-fingerprint expects "sha256:" followed by 64 lower-case hex characters');
+  }
+  return text;
 }
 
 function resolveTo(url: URL): () => URL {
@@ -242,14 +265,7 @@ const PIN_TEXT = {
   unpinned: 'not pinned',
 } as const;
 
-function textReport(
-  plan: Plan,
-  result: DiscoveryResult,
-  compatible: boolean,
-  health: HealthReport | undefined,
-  healthProblem: Problem | undefined,
-  reasons: readonly string[],
-): string {
+function textReport(plan: Plan, result: DiscoveryResult, { health, problem }: HealthOutcome, { compatible, reasons }: Verdict): string {
   const d = result.document;
   const list = (limits: Record<string, number>): string => Object.entries(limits).map(([k, v]) => `${printable(k)} ${v}`).join(', ');
   const lines = [
@@ -261,7 +277,7 @@ function textReport(
     `  messages      ${list(d.message_limits)}`,
     `  fingerprint   ${result.fingerprint}`,
     `  pin           ${PIN_TEXT[result.pin.status]}${result.pin.previous === undefined ? '' : ` (was ${result.pin.previous})`} in ${plan.knownServers}`,
-    `  health        ${healthText(health, healthProblem)}`,
+    `  health        ${healthText(health, problem)}`,
   ];
   return `${lines.join('\n')}\n`;
 }

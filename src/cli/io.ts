@@ -1,6 +1,6 @@
 /**
  * What a CLI command may touch of the outside world, injected so that commands are
- * tested in-process and only `main.ts` reads `process` (SPEC §8, STYLE habit 6).
+ * tested in-process and only `main.ts` reads `process`.
  */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import { PACKAGE_VERSION } from '../version';
 import { UsageError } from './args';
 import { CHECK_CONFIG_USAGE, checkConfigCommand } from './check-config';
-import { DEMO_USAGE, startDemo } from './demo';
+import { DEMO_PORT, DEMO_USAGE, startDemo } from './demo';
 import { discoverCommand } from './discover';
 import { FINGERPRINT_USAGE, fingerprintCommand } from './fingerprint';
 import { EXIT, type CliIo } from './io';
@@ -13,7 +13,7 @@ const USAGE = `Usage: cryptid-gateway [COMMAND] [options]
 
 Commands:
   serve                  run the HTTPS sidecar (the default)
-  demo                   run an example Cryptid server behind the gateway on https://localhost:8443
+  demo                   run an example Cryptid server behind the gateway on https://localhost:${DEMO_PORT}
   check-config FILE      validate a configuration file, list every problem
   fingerprint CERT.pem   print a certificate's sha256: fingerprint
   discover DOMAIN        discover a Cryptid server, check compatibility, pin its certificate

@@ -2,30 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors';
-
-/** One setting that the environment and the command line can fill (SPEC §2). */
-interface Setting {
-  readonly path: readonly string[];
-  readonly env: string;
-  readonly flag: string;
-  readonly parse?: (value: string) => unknown;
-}
-
-const offOr = (value: string): unknown => (['off', 'false'].includes(value.trim().toLowerCase()) ? false : value);
-
-/** The settings the environment and flags reach, and how. */
-export const SETTINGS: readonly Setting[] = [
-  { path: ['upstream'], env: 'CRYPTID_UPSTREAM', flag: 'upstream' },
-  { path: ['discovery', 'document', 'server_name'], env: 'CRYPTID_SERVER_NAME', flag: 'server-name' },
-  { path: ['listen'], env: 'CRYPTID_LISTEN', flag: 'listen' },
-  { path: ['tls', 'cert'], env: 'CRYPTID_TLS_CERT', flag: 'tls-cert' },
-  { path: ['tls', 'key'], env: 'CRYPTID_TLS_KEY', flag: 'tls-key' },
-  { path: ['metrics', 'listen'], env: 'CRYPTID_METRICS_LISTEN', flag: 'metrics-listen', parse: offOr },
-  { path: ['logLevel'], env: 'LOG_LEVEL', flag: 'log-level' },
-];
-
-/** Where the configuration file comes from: `--config`, else `CRYPTID_GATEWAY_CONFIG`. */
-export const CONFIG_ENV = 'CRYPTID_GATEWAY_CONFIG';
+import { CONFIG_FILE_FLAG, SERVE_FLAGS } from './flags';
 
 export interface LoadSources {
   /** Flag values by flag name (without `--`), as parsed from the command line. */
@@ -39,15 +16,12 @@ export interface LoadSources {
  * flag > environment > file (defaults come later, in `resolveConfig`).
  */
 export function loadRawConfig(sources: LoadSources): Record<string, unknown> {
-  const file = sources.flags.config ?? nonEmpty(sources.env[CONFIG_ENV]);
+  const file = sources.flags[CONFIG_FILE_FLAG.name] ?? nonEmpty(sources.env[CONFIG_FILE_FLAG.env]);
   const merged: Record<string, unknown> = file ? readConfigFile(resolvePath(sources.cwd, file)) : {};
-  for (const setting of SETTINGS) {
-    const value = nonEmpty(sources.env[setting.env]);
-    if (value !== undefined) setPath(merged, setting.path, setting.parse ? setting.parse(value) : value);
-  }
-  for (const setting of SETTINGS) {
-    const value = sources.flags[setting.flag];
-    if (value !== undefined) setPath(merged, setting.path, setting.parse ? setting.parse(value) : value);
+  for (const flag of SERVE_FLAGS) {
+    if (flag.key === undefined) continue;
+    const text = sources.flags[flag.name] ?? nonEmpty(sources.env[flag.env]);
+    if (text !== undefined) setPath(merged, flag.key.split('.'), 'parse' in flag ? flag.parse(text) : text);
   }
   return merged;
 }

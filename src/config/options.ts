@@ -6,7 +6,7 @@ import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/doc
 /** An address to listen on: `"host:port"`, `":port"`, `"[::1]:port"` or a port number. */
 export type ListenAddress = string | number;
 
-/** Active probing of the upstream (SPEC §4). */
+/** Active probing of the upstream: `GET {upstream}{path}` on a timer. */
 export interface ProbeOptions {
   /** Path probed on the upstream. @default "/v1/health" */
   path?: string;
@@ -20,7 +20,7 @@ export interface ProbeOptions {
   healthyThreshold?: number;
 }
 
-/** Health judged from the proxied traffic itself (SPEC §4). */
+/** Health judged from the proxied traffic itself. */
 export interface PassiveOptions {
   /** Sliding window length. @default 60000 */
   windowMs?: number;
@@ -34,7 +34,7 @@ export interface PassiveOptions {
 
 /**
  * Options of `createGateway()` and `startServer()`; the same keys a configuration file
- * holds (SPEC §2). Only `upstream` and `discovery.document.server_name` are required.
+ * holds. Only `upstream` and `discovery.document.server_name` are required.
  */
 export interface GatewayOptions {
   /** http(s) URL of the Cryptid server, an origin without path (`http://127.0.0.1:8008`). */

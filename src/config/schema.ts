@@ -42,7 +42,7 @@ const probePath = z
 
 /**
  * The configuration schema shared by library options, files, environment and flags
- * (SPEC §2). Strict objects: an unknown key is an error, which catches typos.
+ * alike. Strict objects: an unknown key is an error, which catches typos.
  * Defaults come from `DEFAULTS`; mode-dependent ones (metrics.listen) are filled in resolve.
  */
 export const configSchema = z.strictObject({

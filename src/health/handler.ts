@@ -36,9 +36,9 @@ interface Prepared {
 }
 
 /**
- * Serves `GET`/`HEAD /v1/health` (SPEC §4) from the state already held, never by asking
- * the upstream: 200 for `healthy` and `degraded`, 503 for `unhealthy` (load balancers take
- * the gateway out), `Cache-Control: no-store`. Other methods: 405 with `Allow: GET, HEAD`.
+ * Serves `GET`/`HEAD /v1/health` from the state already held, never by asking the
+ * upstream: 200 for `healthy` and `degraded`, 503 for `unhealthy` (load balancers take the
+ * gateway out), `Cache-Control: no-store`. Other methods: 405 with `Allow: GET, HEAD`.
  */
 export class HealthEndpoint {
   private readonly now: () => number;

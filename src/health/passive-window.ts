@@ -1,8 +1,9 @@
 import { DEGRADED, HEALTHY } from '../protocol/health';
 
 /**
- * How one proxied request ended, as far as the upstream is concerned. The caller (the
- * proxy) classifies; this module only counts. The contract:
+ * One proxied request as the window counts it: when it ended, how long the upstream took
+ * to answer, and whether the upstream failed it. The caller (the proxy's observer)
+ * classifies; this module only counts. The contract:
  *
  * - **Upstream-origin failures** set `upstreamFailure`: connection refused, connect
  *   timeout, no response headers within `proxy.timeoutMs`, a reset before the response
@@ -13,8 +14,8 @@ import { DEGRADED, HEALTHY } from '../protocol/health';
  *   (nothing was learnt about the upstream), requests the gateway answered itself
  *   (413, 403 federation, fail-fast 503).
  */
-export interface RequestOutcome {
-  /** When the outcome became known, on the same clock as the window's `now`. */
+export interface TrafficSample {
+  /** When the request ended, on the same clock as the window's `now`. */
   readonly atMs: number;
   /**
    * Time from forwarding the request to the upstream's response headers. Omit it for
@@ -72,7 +73,7 @@ const THRESHOLD_BIN = BOUNDS.indexOf(1);
 const BINS = BOUNDS.length + 1;
 
 /**
- * A sliding window over the proxied traffic (SPEC §4, passive signals).
+ * A sliding window over the proxied traffic: the passive half of the health verdict.
  *
  * **Design.** A ring of 60 buckets, each `windowMs / 60` long (1 s for the default 60 s),
  * each holding a request count, a failure count and a 12-bin latency histogram; plus
@@ -85,7 +86,7 @@ const BINS = BOUNDS.length + 1;
  *
  * **Window edge.** The window holds the current bucket and the 59 before it: a request
  * leaves it between `windowMs − windowMs/60` and `windowMs` after it was recorded.
- * Outcomes stamped earlier than the newest bucket seen (a clock that stepped back, a late
+ * Samples stamped earlier than the newest bucket seen (a clock that stepped back, a late
  * report) are counted in the newest bucket rather than dropped.
  *
  * **Verdict.** With at least `minRequests` requests in the window: failures / requests ≥
@@ -130,8 +131,8 @@ export class PassiveWindow {
   }
 
   /** Counts one proxied request. O(1), allocation-free. */
-  record(outcome: RequestOutcome): void {
-    this.add(outcome.atMs, outcome.latencyMs, outcome.upstreamFailure || outcome.connectionFailure === true);
+  record(sample: TrafficSample): void {
+    this.add(sample.atMs, sample.latencyMs, sample.upstreamFailure || sample.connectionFailure === true);
   }
 
   /** {@link record} without the object: what a hot path calls. */
@@ -282,49 +283,4 @@ export class PassiveWindow {
 function formatSpan(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   return `${Math.round(ms / 100) / 10} s`;
-}
-
-/**
- * Counts consecutive connection failures on live traffic and says when to probe at once
- * (SPEC §4: "a run of connection errors on live traffic triggers an immediate probe, so an
- * upstream that dies is seen within one probe timeout, not one interval").
- *
- * Any recorded request that is not a connection failure (an answer from the upstream, even
- * a 503) ends the run. When the run reaches `threshold`, {@link record} returns true once and
- * the run starts again; a trigger less than `cooldownMs` after the previous one is held back
- * (the run keeps counting and fires at the first failure after the cooldown), so a dead
- * upstream under heavy traffic gets at most one immediate probe per cooldown.
- */
-export class ConnectionFailureRun {
-  private run = 0;
-  private lastTriggerAt = Number.NEGATIVE_INFINITY;
-
-  /**
-   * @param threshold connection failures in a row that call for a probe (≥ 1)
-   * @param cooldownMs least time between two triggers
-   */
-  constructor(
-    readonly threshold: number,
-    readonly cooldownMs: number,
-  ) {
-    if (!Number.isInteger(threshold) || threshold < 1) throw new RangeError(`threshold must be an integer ≥ 1, got ${threshold}`);
-  }
-
-  /** Current length of the run. */
-  get length(): number {
-    return this.run;
-  }
-
-  /** Counts one request; true when an immediate probe is due now. */
-  record(connectionFailure: boolean, nowMs: number): boolean {
-    if (!connectionFailure) {
-      this.run = 0;
-      return false;
-    }
-    this.run += 1;
-    if (this.run < this.threshold || nowMs - this.lastTriggerAt < this.cooldownMs) return false;
-    this.run = 0;
-    this.lastTriggerAt = nowMs;
-    return true;
-  }
 }

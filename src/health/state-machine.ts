@@ -25,7 +25,7 @@ type Phase = 'starting' | 'up' | 'down';
  * the current `{status, reason, since}` comes out. No timers, no I/O; time comes from the
  * injected `now()` and is only used to stamp `since` and `at`.
  *
- * Semantics (SPEC §4, issue 4):
+ * Semantics:
  *
  * 1. **Start.** `unhealthy`, "waiting for the first probe". The first *successful* probe
  *    (healthy or upstream-degraded) leaves this state at once: nothing has been judged

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { PassiveOptions, ProbeOptions } from '../config/options';
-import { ConnectionFailureRun, PassiveWindow, type RequestOutcome } from './passive-window';
-import { Prober, probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
+import { ConnectionFailureRun } from './connection-failure-run';
+import { PassiveWindow, type TrafficSample } from './passive-window';
+import { probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
+import { Prober } from './prober';
 import { HealthStateMachine } from './state-machine';
 import { HEALTHY, UNHEALTHY, type HealthStatus } from '../protocol/health';
 import type { HealthState, StatusChange } from './states';
@@ -9,8 +11,8 @@ import type { HealthState, StatusChange } from './states';
 /** Called once per finished probe: where metrics count probes by result and time them. */
 export type ProbeObserver = (result: ProbeResultKind, durationMs: number) => void;
 
-/** A proxied request's outcome as the proxy reports it; the tracker stamps the time. */
-export type RequestRecord = Omit<RequestOutcome, 'atMs'>;
+/** A proxied request as the proxy's observer reports it: a {@link TrafficSample} whose time the tracker stamps. */
+export type RequestRecord = Omit<TrafficSample, 'atMs'>;
 
 /** Connection failures in a row on live traffic that trigger an immediate probe. */
 export const CONNECTION_FAILURE_RUN = 3;
@@ -40,7 +42,7 @@ export interface HealthTrackerEvents {
 }
 
 /**
- * Watches the upstream (SPEC §4): the active prober, the passive window over the proxied
+ * Watches the upstream: the active prober, the passive window over the proxied
  * traffic and the state machine, tied together. Emits `'status'` once per change of
  * status. Logging is the listener's business (one line per event); probe hits are never
  * logged here.
@@ -120,15 +122,15 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
   }
 
   /**
-   * Records one proxied request (see {@link RequestOutcome} for what counts as a failure
+   * Records one proxied request (see {@link TrafficSample} for what counts as a failure
    * and what is not recorded at all). Called on the hot path: O(1), allocation-free
    * unless the passive verdict flips. A run of connection failures triggers a probe.
    */
-  recordRequest(outcome: RequestRecord): void {
+  recordRequest(request: RequestRecord): void {
     if (this.stopped) return;
     const at = this.now();
-    const connectionFailure = outcome.connectionFailure === true;
-    this.window.add(at, outcome.latencyMs, outcome.upstreamFailure || connectionFailure);
+    const connectionFailure = request.connectionFailure === true;
+    this.window.add(at, request.latencyMs, request.upstreamFailure || connectionFailure);
     if (this.run.record(connectionFailure, at) && !this.isUnhealthy()) {
       // A probe already in flight answers just as well: its result confirms the traffic too.
       this.prober.probeNow();
