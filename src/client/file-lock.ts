@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** A lock file older than this was left by a crashed process and is broken. */
+const STALE_MS = 30_000;
+
 /** How long to wait for a lock, and when a left-over lock counts as abandoned. */
 export interface FileLockOptions {
-  /** Give up after this long. @default 5000 */
-  timeoutMs?: number;
-  /** A lock file older than this was left by a crashed process and is broken. @default 30000 */
-  staleMs?: number;
+  /** Give up after this long (the store's `lockTimeoutMs`). */
+  readonly timeoutMs: number;
+  /** A lock file older than this is broken. @default 30000 */
+  readonly staleMs?: number;
 }
 
 /** Thrown when the lock could not be taken in time; `lockPath` names the file to inspect. */
@@ -23,10 +26,10 @@ export class FileLockTimeout extends Error {
  * atomic across processes on every local file system). The lock holds a random token so
  * that a holder never removes a lock that is not its own.
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: FileLockOptions): Promise<T> {
   const lockPath = `${path}.lock`;
   const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
-  await acquire(lockPath, token, options.timeoutMs ?? 5000, options.staleMs ?? 30_000);
+  await acquire(lockPath, token, options.timeoutMs, options.staleMs ?? STALE_MS);
   try {
     return await fn();
   } finally {

@@ -1,3 +1,4 @@
+import { SERVE_FLAGS } from '../../src/config/flags';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -90,7 +91,7 @@ describe('the Kubernetes example', () => {
 
   it('runs the gateway as `serve` with only the flags the CLI defines', () => {
     expect(args[0]).toBe('serve');
-    const known = ['--config', '--upstream', '--server-name', '--listen', '--tls-cert', '--tls-key', '--metrics-listen', '--log-level'];
+    const known = SERVE_FLAGS.map((f) => `--${f.name}`);
     const flags = args.filter((a) => a.startsWith('--'));
     expect(flags.filter((f) => !known.includes(f))).toEqual([]);
     for (const f of flags) expect(args[args.indexOf(f) + 1]).not.toMatch(/^--/);
