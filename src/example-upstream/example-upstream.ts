@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { Mailbox } from './mailbox';
+import { HEALTH_PATH, STREAM_PATH } from '../protocol/paths';
 
 /** Where the example upstream listens. */
 export interface ExampleUpstreamOptions {
@@ -86,58 +87,8 @@ export async function startExampleUpstream(options: ExampleUpstreamOptions = {})
   const domain = options.domain ?? 'example.test';
   const mailbox = new Mailbox();
   const wss = new WebSocketServer({ noServer: true });
-
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (req.method === 'GET' && path === '/v1/health') {
-      req.resume();
-      return send(res, 200, { status: 'healthy', timestamp: Math.floor(Date.now() / 1000), version: 'example', uptime: Math.floor((Date.now() - started) / 1000) });
-    }
-    if (req.method === 'POST' && path === '/v1/announce') {
-      req.resume();
-      const device = mailbox.announce(domain);
-      return send(res, 200, { ...device, token_type: 'Bearer' });
-    }
-    if (req.method === 'POST' && path === '/v1/messages') {
-      const sender = mailbox.deviceOf(bearer(req));
-      if (!sender) {
-        req.resume();
-        return fail(res, 'unauthorized');
-      }
-      void readJson(req).then(
-        (body) => {
-          if (body === 'tooLarge') return fail(res, 'tooLarge');
-          if (body === undefined) return fail(res, 'badRequest');
-          const recipient = body.recipient_address;
-          if (typeof recipient !== 'string' || !mailbox.knows(recipient)) return fail(res, 'badAddress');
-          const message = mailbox.send(sender, recipient, body.ciphertext ?? null);
-          send(res, 202, { message_id: message.message_id, status: 'queued', delivery_estimate: 'immediate' });
-        },
-        () => res.destroy(),
-      );
-      return;
-    }
-    req.resume();
-    fail(res, 'notFound');
-  });
-
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => undefined);
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const device = mailbox.deviceOf(bearer(req));
-    if (path !== '/v1/stream' || !device) {
-      const [status, body] = path !== '/v1/stream' ? ERRORS.notFound : ERRORS.unauthorized;
-      const text = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Unauthorized'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const stop = mailbox.subscribe(device.delivery_address, (message) => ws.send(JSON.stringify(message)));
-      ws.on('close', stop);
-      ws.on('error', stop);
-    });
-  });
-
+  const server = createServer((req, res) => answer(req, res, { mailbox, domain, started }));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => openStream(req, socket, head, mailbox, wss));
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -154,4 +105,65 @@ export async function startExampleUpstream(options: ExampleUpstreamOptions = {})
       await closed;
     },
   };
+}
+
+interface ServerState {
+  readonly mailbox: Mailbox;
+  readonly domain: string;
+  readonly started: number;
+}
+
+/** The HTTP routes: health, announce, send; anything else 404. */
+function answer(req: IncomingMessage, res: ServerResponse, state: ServerState): void {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  if (req.method === 'GET' && path === HEALTH_PATH) {
+    req.resume();
+    const now = Date.now();
+    return send(res, 200, { status: 'healthy', timestamp: Math.floor(now / 1000), version: 'example', uptime: Math.floor((now - state.started) / 1000) });
+  }
+  if (req.method === 'POST' && path === '/v1/announce') {
+    req.resume();
+    return send(res, 200, { ...state.mailbox.announce(state.domain), token_type: 'Bearer' });
+  }
+  if (req.method === 'POST' && path === '/v1/messages') return sendMessage(req, res, state.mailbox);
+  req.resume();
+  fail(res, 'notFound');
+}
+
+/** `POST /v1/messages`: queued for the recipient, 202. */
+function sendMessage(req: IncomingMessage, res: ServerResponse, mailbox: Mailbox): void {
+  const sender = mailbox.deviceOf(bearer(req));
+  if (!sender) {
+    req.resume();
+    return fail(res, 'unauthorized');
+  }
+  void readJson(req).then(
+    (body) => {
+      if (body === 'tooLarge') return fail(res, 'tooLarge');
+      if (body === undefined) return fail(res, 'badRequest');
+      const recipient = body.recipient_address;
+      if (typeof recipient !== 'string' || !mailbox.knows(recipient)) return fail(res, 'badAddress');
+      const message = mailbox.send(sender, recipient, body.ciphertext ?? null);
+      send(res, 202, { message_id: message.message_id, status: 'queued', delivery_estimate: 'immediate' });
+    },
+    () => res.destroy(),
+  );
+}
+
+/** `GET /v1/stream` (WebSocket): the device's messages as they arrive. */
+function openStream(req: IncomingMessage, socket: Duplex, head: Buffer, mailbox: Mailbox, wss: WebSocketServer): void {
+  socket.on('error', () => undefined);
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const device = mailbox.deviceOf(bearer(req));
+  if (path !== STREAM_PATH || !device) {
+    const [status, body] = path !== STREAM_PATH ? ERRORS.notFound : ERRORS.unauthorized;
+    const text = JSON.stringify(body);
+    socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Unauthorized'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    const stop = mailbox.subscribe(device.delivery_address, (message) => ws.send(JSON.stringify(message)));
+    ws.on('close', stop);
+    ws.on('error', stop);
+  });
 }
