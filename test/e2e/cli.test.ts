@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
+import { followLines } from '../helpers/child-lines';
 import { testRequest } from '../helpers/http-request';
 import { startHealthyUpstream, type HealthyUpstream } from '../helpers/healthy-upstream';
 
@@ -22,33 +22,19 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
   return { code, stdout, stderr };
 }
 
-/** Starts `serve`, resolving once its "listening" log line names the URL. */
+/** Starts `serve`, resolving once its "listening" log line names the URL; `waitFor` awaits a later log event. */
 async function serve(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string; waitFor: (event: string) => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  const rl = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-    rl.on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry.event === 'listening') resolve(String(entry.url));
-    });
-  });
-  const waitFor = (event: string): Promise<void> =>
-    new Promise((resolve) => {
-      if (lines.some((l) => l.event === event)) return resolve();
-      const onLine = (line: string): void => {
-        if ((JSON.parse(line) as { event?: string }).event !== event) return;
-        rl.off('line', onLine);
-        resolve();
-      };
-      rl.on('line', onLine);
-    });
-  return { child, url, waitFor };
+  const out = followLines(child);
+  const eventOf = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>;
+  const waitFor = async (event: string): Promise<void> => {
+    await out.until((line) => eventOf(line).event === event, `serve logging "${event}"`);
+  };
+  const listening = await out.until((line) => eventOf(line).event === 'listening', 'serve logging "listening"');
+  return { child, url: String(eventOf(listening).url), waitFor };
 }
 
 describe('the cryptid-gateway command', () => {

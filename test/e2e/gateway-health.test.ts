@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src';
 import type { StatusChange } from '../../src/health/states';
+import { waitFor } from '../helpers/deadline';
 import { testRequest } from '../helpers/http-request';
 import { untilStatus } from '../helpers/healthy-upstream';
 import { closeServer, listenLocal } from '../helpers/listen';
@@ -160,14 +161,16 @@ describe('the gateway tracking its upstream', () => {
     await untilStatus(r.gateway, 'healthy');
     const running = r;
     // Flip the answer after every probe; wait for several changes of state.
-    const flipped = new Promise<void>((resolve) => {
-      const onStatus = (): void => {
-        if (running.changes.length < 5) return;
-        running.gateway.off('status', onStatus);
-        resolve();
-      };
-      running.gateway.on('status', onStatus);
-    });
+    const flipped = waitFor(
+      () => `5 status changes while flapping (${running.changes.length}: ${running.changes.map((c) => c.status).join(', ')})`,
+      (done) => {
+        const onStatus = (): void => {
+          if (running.changes.length >= 5) done();
+        };
+        running.gateway.on('status', onStatus);
+        return () => running.gateway.off('status', onStatus);
+      },
+    );
     const flips = setInterval(() => {
       upstream.mode = upstream.mode === 'healthy' ? 'error500' : 'healthy';
     }, 20);

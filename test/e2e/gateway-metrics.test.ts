@@ -1,6 +1,7 @@
 import { createServer, request, Agent, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createGateway, type Gateway } from '../../src';
+import { pollUntil } from '../helpers/deadline';
 import { testRequest } from '../helpers/http-request';
 import { untilStatus } from '../helpers/healthy-upstream';
 import { closeServer, listenLocal } from '../helpers/listen';
@@ -118,8 +119,8 @@ describe('the gateway metrics', () => {
     ws.close(1000);
     await closed;
     // The tunnel's own close reaches the gauge when both sockets have ended.
-    for (let i = 0; i < 50 && sampleValue(await scrape(), 'cryptid_gateway_websocket_connections') !== 0; i++) await new Promise((r) => setImmediate(r));
-    expect(sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')).toBe(0);
+    let open: number | undefined;
+    await pollUntil(async () => (open = sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')) === 0, () => `the tunnel gauge back at 0 (it shows ${open})`);
   });
 
   it('keeps /metrics private: on the public port it is just another proxied path', async () => {

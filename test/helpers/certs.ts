@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,4 +64,46 @@ export function opensslFingerprint(certPath: string): string {
   const der = execFileSync('openssl', ['x509', '-in', certPath, '-outform', 'der']);
   const hex = execFileSync('sha256sum', { input: der }).toString().split(' ')[0];
   return `sha256:${hex}`;
+}
+
+/**
+ * A certificate mounted the way the kubelet mounts a Kubernetes TLS Secret: `tls.crt` and
+ * `tls.key` are links into `..data`, itself a link to a versioned directory (`..v0`, …).
+ */
+export interface SecretMount {
+  /** The mount directory. */
+  readonly dir: string;
+  /** `DIR/tls.crt`, what the gateway is configured with. */
+  readonly certPath: string;
+  /** `DIR/tls.key`. */
+  readonly keyPath: string;
+  /**
+   * Publishes `next` as the kubelet does: a new `..vN` directory, then `..data` swapped to it
+   * by one atomic rename, so a reader sees the old pair or the new pair, never a mix.
+   */
+  swapTo(next: TestCert): void;
+}
+
+/** Mounts `first` as a Secret under `dir` (which must not exist yet). */
+export function mountSecret(dir: string, first: TestCert): SecretMount {
+  let version = 0;
+  const publish = (cert: TestCert): string => {
+    const name = `..v${version++}`;
+    mkdirSync(join(dir, name), { recursive: true });
+    copyFileSync(cert.certPath, join(dir, name, 'tls.crt'));
+    copyFileSync(cert.keyPath, join(dir, name, 'tls.key'));
+    return name;
+  };
+  symlinkSync(publish(first), join(dir, '..data'));
+  symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+  symlinkSync('..data/tls.key', join(dir, 'tls.key'));
+  return {
+    dir,
+    certPath: join(dir, 'tls.crt'),
+    keyPath: join(dir, 'tls.key'),
+    swapTo: (next) => {
+      symlinkSync(publish(next), join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    },
+  };
 }
