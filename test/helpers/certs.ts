@@ -25,11 +25,15 @@ export interface CertOptions {
   dir?: string;
   /** File name stem. @default "tls" */
   name?: string;
+  /** Signed by this certificate's key instead of self-signed (`openssl req -x509 -CA`). */
+  issuer?: TestCert;
+  /** A CA certificate (`basicConstraints=critical,CA:TRUE`), to sign others with. @default false */
+  ca?: boolean;
 }
 
 /**
- * Makes a real self-signed EC certificate with openssl (the same tool operators use),
- * valid for `localhost` and 127.0.0.1 unless told otherwise.
+ * Makes a real EC certificate with openssl (the same tool operators use), self-signed unless
+ * `issuer` is given, valid for `localhost` and 127.0.0.1 unless told otherwise.
  */
 export function makeCert(options: CertOptions = {}): TestCert {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cryptid-cert-'));
@@ -44,6 +48,8 @@ export function makeCert(options: CertOptions = {}): TestCert {
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', keyPath, '-out', certPath, '-days', String(options.days ?? 30),
       '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${sans}`,
+      ...(options.ca ? ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'] : []),
+      ...(options.issuer ? ['-CA', options.issuer.certPath, '-CAkey', options.issuer.keyPath] : []),
     ],
     { stdio: 'pipe' },
   );
@@ -57,6 +63,14 @@ export function makeCert(options: CertOptions = {}): TestCert {
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The certificate's notAfter as openssl prints it (`openssl x509 -enddate`), in Unix milliseconds. */
+export function opensslNotAfterMs(certPath: string): number {
+  const line = execFileSync('openssl', ['x509', '-in', certPath, '-noout', '-enddate'], { encoding: 'utf8' }).trim();
+  const ms = Date.parse(line.replace(/^notAfter=/, ''));
+  if (Number.isNaN(ms)) throw new Error(`cannot read the date in ${JSON.stringify(line)}`);
+  return ms;
 }
 
 /** The fingerprint as openssl computes it: `openssl x509 -outform der | sha256sum`. */
