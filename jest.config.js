@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The short fault drills run in `npm run test:drills` (jest.drills.config.js), not in `npm test`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/drills/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },

@@ -5,7 +5,7 @@
 // bounded load, prints every check it made with the figures it measured, and stops
 // everything it started. Exit 1 when a check failed. The drill logic lives in
 // test/drills/lib/ (TypeScript, compiled on load like the tests), shared with the short
-// versions that `npm test` runs.
+// versions that `npm run test:drills` runs.
 
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -14,7 +14,7 @@ require(path.join(__dirname, '..', 'test', 'helpers', 'ts-register.js'));
 const { DRILLS, failures } = require('../test/drills/lib/index.ts');
 
 const USAGE = `usage: node drills/run.js [--short] [--only ID,ID]
-  --short      the short sizes that npm test runs
+  --short      the short sizes that npm run test:drills runs
   --only LIST  comma-separated drills: ${DRILLS.map((d) => d.id).join(', ')}
   -h, --help`;
 

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { discoverCommand } from '../../src/cli/discover';
-import type { CliIo } from '../../src/cli/io';
 import { fingerprintOfPem } from '../../src/protocol/fingerprint';
 import { makeCert, type TestCert } from '../helpers/certs';
+import { captureIo } from '../helpers/cli-io';
 import { documentFor, startCryptidServer, type FakeCryptidServer } from '../helpers/cryptid-server';
 
 const DOMAIN = 'chat.example.test';
@@ -35,16 +35,9 @@ afterEach(async () => {
 
 /** Runs the command in-process with captured output. */
 async function run(args: string[], env: Record<string, string> = { HOME: home }): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env,
-    cwd: home,
-  };
+  const { io, out, err } = captureIo({ env, cwd: home });
   const code = await discoverCommand(args, io);
-  return { code, out, err };
+  return { code, out: out(), err: err() };
 }
 
 /** The usual arguments: the fake server's address and the test CA, relative to cwd. */

@@ -15,7 +15,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `count` node processes that each pin `perProcess` domains into `file`. */
+/** Runs `count` node processes that each pin `perProcess` domains into `file`; a child still running after 15 s is killed and reported. */
 function childWriters(file: string, count: number, perProcess: number): Promise<number[]> {
   const register = join(__dirname, '..', 'helpers', 'ts-register.js');
   const source = join(__dirname, '..', '..', 'src', 'client', 'file-tofu-store.ts');
@@ -27,9 +27,9 @@ function childWriters(file: string, count: number, perProcess: number): Promise<
     })().catch((e) => { console.error(e); process.exit(1); });`;
   return Promise.all(
     Array.from({ length: count }, (_, n) =>
-      new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, ['-r', register, '-e', script, String(n)], { stdio: ['ignore', 'ignore', 'inherit'] });
-        child.once('exit', (code) => resolve(code ?? -1));
+      new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, ['-r', register, '-e', script, String(n)], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 15_000 });
+        child.once('exit', (code, signal) => (signal === null ? resolve(code ?? -1) : reject(new Error(`writer ${n} was killed by ${signal} (still running after 15 s?)`))));
       }),
     ),
   );

@@ -12,6 +12,7 @@ import {
 import { startServer, type RunningServer } from '../../src/server/sidecar';
 import type { GatewayOptions } from '../../src/config/options';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
+import { WAIT_MS } from '../helpers/deadline';
 import { startUpstream, type TestUpstream } from '../helpers/upstream';
 
 /** The gateways these tests run, by the server name each publishes. */
@@ -68,11 +69,13 @@ const connection = (): DiscoverOptions => ({ ca: cert.cert, resolve: resolveGate
  * 503, so every 503 waits for the next probe to reach the upstream (an event, not a sleep).
  */
 async function discoverWhenReady(domain: string, upstream: TestUpstream, extra: DiscoverOptions = {}): Promise<DiscoveryResult> {
+  const end = Date.now() + WAIT_MS;
   for (;;) {
     try {
       return await discover(domain, { ...connection(), ...extra });
     } catch (error) {
       if (!(error instanceof DiscoveryError && error.code === 'SERVER_UNAVAILABLE')) throw error;
+      if (Date.now() > end) throw new Error(`${domain} still answered SERVER_UNAVAILABLE after ${WAIT_MS} ms of probes`);
       await upstream.nextRequest();
     }
   }
@@ -139,12 +142,14 @@ describe('the client against the real gateway', () => {
     const running = await startServer(options(name, upstream, {}, {}));
     gateways.set(name, running);
     try {
+      const end = Date.now() + WAIT_MS;
       for (;;) {
         try {
           await client.capabilities(name);
           break;
         } catch (error) {
           if (!(error instanceof DiscoveryError && error.code === 'SERVER_UNAVAILABLE')) throw error;
+          if (Date.now() > end) throw new Error(`${name} still answered SERVER_UNAVAILABLE after ${WAIT_MS} ms of probes`);
           client.forget(name);
           await upstream.nextRequest();
         }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { followLines } from '../helpers/child-lines';
 
 const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -12,15 +12,10 @@ describe('cryptid-gateway demo (what npm start runs)', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = once(child, 'exit');
-    const lines: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', () => reject(new Error(`demo exited early:\n${lines.join('\n')}`)));
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        lines.push(line);
-        if (line.startsWith('Ctrl-C stops the demo.')) resolve();
-      });
-    });
-    const text = lines.join('\n');
+    const out = followLines(child);
+    // The demo makes a certificate, starts two servers and sends a message: more than a loopback event.
+    await out.until((line) => line.startsWith('Ctrl-C stops the demo.'), 'the demo saying "Ctrl-C stops the demo."', 15_000);
+    const text = out.lines.join('\n');
     expect(text).toMatch(/gateway {6}https:\/\/localhost:\d+/);
     expect(text).toMatch(/fingerprint {2}sha256:[0-9a-f]{64}/);
     expect(text).toContain("A message travelled through the gateway; Bob's stream received:");

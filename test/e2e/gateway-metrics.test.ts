@@ -1,6 +1,7 @@
 import { createServer, request, Agent, type Server } from 'node:http';
 import { once } from 'node:events';
 import { createGateway, type Gateway } from '../../src';
+import { pollUntil } from '../helpers/deadline';
 import { testRequest } from '../helpers/http-request';
 import { untilStatus } from '../helpers/healthy-upstream';
 import { closeServer, listenLocal } from '../helpers/listen';
@@ -81,10 +82,18 @@ describe('the gateway metrics', () => {
     expect(text).not.toContain('secret-segment');
   });
 
-  it('adds no series for ten thousand requests to random paths', async () => {
+  // The series are bounded by the route table, not by the paths seen: any number of distinct
+  // unknown paths must land in the one `other` series. The full 10,000-path sweep over every
+  // route prefix is the unit test of GatewayMetrics; here the real gateway is shown to feed
+  // it: a few hundred distinct paths over keep-alive sockets, each counted once.
+  it('adds no series for two hundred requests to distinct random paths, and counts each one under route other', async () => {
+    const N = 200;
+    const other = (f: Map<string, MetricFamily>): number =>
+      sampleValue(f, 'cryptid_gateway_http_requests_total', { method: 'GET', route: 'other', status_code: '200' }) ?? 0;
     await testRequest(`${base}/random/warm-up`);
-    const before = seriesCount(await scrape(), 'cryptid_gateway_http_request');
-    const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+    const beforeFamilies = await scrape();
+    const before = seriesCount(beforeFamilies, 'cryptid_gateway_http_request');
+    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     try {
       const send = (i: number): Promise<void> =>
         new Promise((resolve, reject) => {
@@ -95,14 +104,13 @@ describe('the gateway metrics', () => {
           req.on('error', reject);
           req.end();
         });
-      for (let batch = 0; batch < 100; batch++) await Promise.all(Array.from({ length: 100 }, (_, i) => send(batch * 100 + i)));
+      for (let batch = 0; batch < N / 20; batch++) await Promise.all(Array.from({ length: 20 }, (_, i) => send(batch * 20 + i)));
     } finally {
       agent.destroy();
     }
     const families = await scrape();
-    expect(seriesCount(families, 'cryptid_gateway_http_request')).toBe(before);
-    expect(sampleValue(families, 'cryptid_gateway_http_requests_total', { method: 'GET', route: 'other', status_code: '200' })).toBeGreaterThanOrEqual(10_000);
-  }, 90_000);
+    expect({ series: seriesCount(families, 'cryptid_gateway_http_request'), counted: other(families) - other(beforeFamilies) }).toEqual({ series: before, counted: N });
+  });
 
   it('shows the WebSocket tunnel gauge going up and back to zero', async () => {
     const ws = await openWs(`${base.replace('http', 'ws')}/v1/stream`);
@@ -111,8 +119,8 @@ describe('the gateway metrics', () => {
     ws.close(1000);
     await closed;
     // The tunnel's own close reaches the gauge when both sockets have ended.
-    for (let i = 0; i < 50 && sampleValue(await scrape(), 'cryptid_gateway_websocket_connections') !== 0; i++) await new Promise((r) => setImmediate(r));
-    expect(sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')).toBe(0);
+    let open: number | undefined;
+    await pollUntil(async () => (open = sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')) === 0, () => `the tunnel gauge back at 0 (it shows ${open})`);
   });
 
   it('keeps /metrics private: on the public port it is just another proxied path', async () => {

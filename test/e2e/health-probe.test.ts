@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { probeUpstream, type ProbeResultKind } from '../../src/health/probe';
-import type { HealthStatus } from '../../src/protocol/health';
 import type { StatusChange } from '../../src/health/states';
-import { HealthTracker, type HealthTrackerOptions } from '../../src/health/tracker';
+import type { HealthTracker, HealthTrackerOptions } from '../../src/health/tracker';
+import { waitFor } from '../helpers/deadline';
+import { collectChanges, makeTracker, waitForStatus } from '../helpers/tracker';
 
 /** How the fake upstream answers its health path; the test switches it at will. */
 type Mode = 'healthy' | 'degraded' | 'unknown' | 'error500' | 'html' | 'reset' | 'hang' | 'noStatus' | 'flap' | 'endless' | 'stallBody' | 'error500Endless';
@@ -37,13 +38,25 @@ class SwitchableUpstream {
 
   /** Resolves once no connection to the upstream is open. */
   idle(): Promise<void> {
-    if (this.sockets.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return waitFor(
+      () => `no open connection to the upstream (${this.sockets.size} open)`,
+      (done) => {
+        if (this.sockets.size === 0) return done();
+        this.idleWaiters.push(done);
+        return () => {
+          this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        };
+      },
+    );
   }
 
   /** Resolves on the next request the upstream receives. */
   nextRequest(): Promise<void> {
-    return new Promise((resolve) => this.server.once('request', () => resolve()));
+    return waitFor(`the next request to the upstream (mode ${this.mode})`, (done) => {
+      const onRequest = (): void => done();
+      this.server.once('request', onRequest);
+      return () => this.server.off('request', onRequest);
+    });
   }
 
   /** Stops listening (later connections are refused) and ends every open connection. */
@@ -100,52 +113,14 @@ class SwitchableUpstream {
   }
 }
 
-/** Resolves with the first 'status' event to `status` (at once if already there); fails after `withinMs`. */
-function waitForStatus(tracker: HealthTracker, status: HealthStatus, withinMs = 5_000): Promise<StatusChange | undefined> {
-  if (tracker.status === status) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onStatus = (change: StatusChange): void => {
-      if (change.status !== status) return;
-      clearTimeout(timer);
-      tracker.off('status', onStatus);
-      resolve(change);
-    };
-    const timer = setTimeout(() => {
-      tracker.off('status', onStatus);
-      reject(new Error(`no '${status}' within ${withinMs} ms; still ${tracker.status}: ${tracker.reason}`));
-    }, withinMs);
-    tracker.on('status', onStatus);
-  });
-}
-
-/** Resolves once `count` status events have been seen. */
-function collectChanges(tracker: HealthTracker, count: number, withinMs = 5_000): Promise<StatusChange[]> {
-  const changes: StatusChange[] = [];
-  return new Promise((resolve, reject) => {
-    const onStatus = (change: StatusChange): void => {
-      changes.push(change);
-      if (changes.length < count) return;
-      clearTimeout(timer);
-      tracker.off('status', onStatus);
-      resolve(changes);
-    };
-    const timer = setTimeout(() => {
-      tracker.off('status', onStatus);
-      reject(new Error(`only ${changes.length} of ${count} status changes within ${withinMs} ms`));
-    }, withinMs);
-    tracker.on('status', onStatus);
-  });
-}
-
 const PROBE = { path: '/v1/health', intervalMs: 50, timeoutMs: 200, unhealthyThreshold: 3, healthyThreshold: 2 };
-const PASSIVE = { windowMs: 60_000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2_000 };
 
 describe('probing a real upstream', () => {
   let upstream: SwitchableUpstream;
   const trackers: HealthTracker[] = [];
 
   function track(overrides: Partial<HealthTrackerOptions> = {}): HealthTracker {
-    const tracker = new HealthTracker({ upstream: upstream.url, probe: PROBE, passive: PASSIVE, ...overrides });
+    const tracker = makeTracker({ upstream: upstream.url, probe: PROBE, ...overrides });
     trackers.push(tracker);
     return tracker;
   }

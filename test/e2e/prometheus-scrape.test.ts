@@ -10,6 +10,7 @@ import { startMetricsListener, type MetricsListener } from '../../src/metrics/li
 import { GatewayMetrics } from '../../src/metrics/metrics';
 import { routeOf } from '../../src/protocol/routes';
 import { PACKAGE_VERSION } from '../../src/version';
+import { pollUntil } from '../helpers/deadline';
 import { requireExecutable, skipWithout } from '../helpers/executables';
 
 /** A registry that says when it is scraped, so the test awaits scrapes instead of polling. */
@@ -127,9 +128,14 @@ const skip = skipWithout('prometheus');
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       await waitForOutput(prometheus, /Server is ready to receive web requests/, 15000);
-      // Two scrapes begun: the first one's samples are in the head block by then.
+      // Stored once `up` is: Prometheus commits a scrape's samples before it appends `up` for
+      // that scrape. Asked for, rather than waiting a whole scrape interval for the next one.
       await once(registry.scrapes, 'scrape');
-      await once(registry.scrapes, 'scrape');
+      await pollUntil(
+        async () => (await query(promPort, 'up{job="cryptid-gateway"}')).data.result.length > 0,
+        'Prometheus storing its first scrape of the listener',
+        10_000,
+      );
     });
 
     afterAll(async () => {

@@ -1,9 +1,15 @@
-import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, ServerResponse, type ClientRequest, type IncomingMessage } from 'node:http';
+import { waitFor } from '../helpers/deadline';
 import { RecordingObserver, startGateway, type TestGateway } from '../helpers/gateway';
 import { startUpstream, type TestUpstream } from '../helpers/upstream';
 
+/** Resolves when the upstream's side of the exchange closes; rejects after the wait deadline. */
 function closed(emitter: IncomingMessage | ServerResponse): Promise<void> {
-  return new Promise((resolve) => emitter.once('close', () => resolve()));
+  return waitFor(`the upstream's ${emitter instanceof ServerResponse ? 'response' : 'request'} closing`, (done) => {
+    const onClose = (): void => done();
+    emitter.once('close', onClose);
+    return () => emitter.off('close', onClose);
+  });
 }
 
 describe('a client that goes away', () => {
@@ -65,7 +71,7 @@ describe('a client that goes away', () => {
   it('aborts the upstream response when the client leaves mid-response', async () => {
     const arrived = upstream.nextRequest();
     const req = open('/v1/slow-body');
-    const gotFirstChunk = new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
+    const gotFirstChunk = waitFor('the first chunk of the response', (done) => void req.on('response', (res) => res.once('data', () => done())));
     req.end();
     const upstreamReq = await arrived;
     const upstreamGone = closed(responses.get(upstreamReq) as ServerResponse);

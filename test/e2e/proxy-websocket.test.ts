@@ -7,7 +7,9 @@ import type WebSocket from 'ws';
 import { createGateway } from '../../src';
 import { FAILURES } from '../../src/http/error-status';
 import { gatewayOptions, RecordingObserver, startGateway, type TestGateway } from '../helpers/gateway';
+import { waitFor } from '../helpers/deadline';
 import { closeServer, listenLocal } from '../helpers/listen';
+import { closedOf } from '../helpers/socket-pair';
 import { refusingUpstreamUrl, startRawUpstream } from '../helpers/upstream';
 import { closeOf, nextMessage, openWs, refusedHandshake, startWsUpstream, type WsUpstream } from '../helpers/ws-upstream';
 
@@ -108,7 +110,6 @@ describe('WebSocket tunnels', () => {
     const closedBefore = observer.closed;
     const { client } = await tunnel();
     await observer.until((o) => o.opened === openedBefore + 1);
-    expect(gw.gateway).toBeDefined();
     const closed = closeOf(client);
     client.close(1000);
     await closed;
@@ -200,7 +201,7 @@ describe('closing the gateway with tunnels open', () => {
       const echoed = nextMessage(clients[0] as WebSocket);
       (clients[0] as WebSocket).send('last words');
       expect((await echoed).data.toString()).toBe('last words');
-      const clientCloses = clients.map(closeOf);
+      const clientCloses = clients.map((ws) => closeOf(ws));
       const upstreamCloses = servers.map(({ ws }) => closeOf(ws));
       await gw.gateway.close();
       for (const c of await Promise.all(clientCloses)) expect(c.code).toBe(1001);
@@ -214,7 +215,7 @@ describe('closing the gateway with tunnels open', () => {
 });
 
 describe('idle tunnels', () => {
-  it('stay open past the host server\'s own request, header and socket timeouts', async () => {
+  it('stay open past the host server\'s own request, header, socket and keep-alive timeouts, which meanwhile close plain connections', async () => {
     const upstream = await startWsUpstream();
     const gateway = createGateway(gatewayOptions(upstream.url));
     const server = createServer({ connectionsCheckingInterval: 50, requestTimeout: 300, headersTimeout: 200, keepAliveTimeout: 100 }, gateway);
@@ -225,9 +226,22 @@ describe('idle tunnels', () => {
       const client = await openWs(`ws://127.0.0.1:${port}/v1/stream`, { headers: AUTH });
       let closedEarly = false;
       client.once('close', () => (closedEarly = true));
-      // Nothing to await here: the point is that nothing happens. Idle for three times the
-      // longest server timeout, then the tunnel must still carry a message.
-      await new Promise((resolve) => setTimeout(resolve, 900));
+      // Instead of a blind wait: three plain connections opened after the tunnel, which the
+      // server must close by its own timeouts — idle from the start (socket timeout), a head
+      // that never ends (headers and request timeouts), idle after one keep-alive exchange
+      // (keepAliveTimeout, which node stretches by a second). Once all three are gone, the
+      // tunnel, idle longer than each of them, must still be open and carry a message.
+      const silent = connect(port, '127.0.0.1');
+      const partialHead = connect(port, '127.0.0.1', () => partialHead.write('GET /v1/messages HTTP/1.1\r\nHost: x\r\n'));
+      const keptAlive = connect(port, '127.0.0.1', () => keptAlive.write('GET /v1/messages HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const answered = waitFor('the keep-alive answer', (done) => void keptAlive.once('data', () => done()));
+      for (const socket of [silent, partialHead, keptAlive]) socket.on('error', () => undefined);
+      await answered;
+      await Promise.all([
+        closedOf(silent, 'the silent connection'),
+        closedOf(partialHead, 'the connection with an unfinished head'),
+        closedOf(keptAlive, 'the idle keep-alive connection'),
+      ]);
       expect(closedEarly).toBe(false);
       const echoed = nextMessage(client);
       client.send('still here');

@@ -40,9 +40,11 @@ describe('graceful shutdown of the sidecar', () => {
     await once(ws, 'open');
     const wsClosed = once(ws, 'close');
 
-    // A request the upstream holds until the test releases it.
+    // A request the upstream holds until the test releases it. On a connection of its own
+    // (agent: false): a keep-alive agent's idle socket would hold the stop back until the
+    // server's keepAliveTimeout (5 s), which is not what this test is about.
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsRequest(`${running.url}/v1/slow`, { ca: cert.cert, servername: 'localhost' }, (res) => {
+      const req = httpsRequest(`${running.url}/v1/slow`, { ca: cert.cert, servername: 'localhost', agent: false }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { copyFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { startServer, type RunningServer } from '../../src';
 import { fingerprintOfDer } from '../../src/protocol/fingerprint';
-import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
+import { makeCert, mountSecret, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { captureLog } from '../helpers/log-capture';
 import { startHealthyUpstream, untilStatus, type HealthyUpstream } from '../helpers/healthy-upstream';
@@ -105,22 +105,12 @@ describe('certificate rotation', () => {
   it('follows the Kubernetes symlink swap of a mounted Secret', async () => {
     const mount = makeCert();
     const next = makeCert();
-    const secret = join(mount.dir, 'secret');
-    mkdirSync(join(secret, '..v1'), { recursive: true });
-    copyFileSync(mount.certPath, join(secret, '..v1', 'tls.crt'));
-    copyFileSync(mount.keyPath, join(secret, '..v1', 'tls.key'));
-    symlinkSync('..v1', join(secret, '..data'));
-    symlinkSync('..data/tls.crt', join(secret, 'tls.crt'));
-    symlinkSync('..data/tls.key', join(secret, 'tls.key'));
-    const running = await startOn(join(secret, 'tls.crt'), join(secret, 'tls.key'));
+    const secret = mountSecret(join(mount.dir, 'secret'), mount);
+    const running = await startOn(secret.certPath, secret.keyPath);
     try {
       expect(running.certificate.fingerprint).toBe(opensslFingerprint(mount.certPath));
-      mkdirSync(join(secret, '..v2'));
-      copyFileSync(next.certPath, join(secret, '..v2', 'tls.crt'));
-      copyFileSync(next.keyPath, join(secret, '..v2', 'tls.key'));
       const rotated = once(running, 'certificate');
-      symlinkSync('..v2', join(secret, '..data_tmp'));
-      renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
+      secret.swapTo(next);
       await rotated;
       const res = await testRequest(`${running.url}/.well-known/cryptid`, { ca: next.cert });
       expect(fingerprintOfDer(res.peerCertificateRaw!)).toBe(opensslFingerprint(next.certPath));

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { followLines } from '../helpers/child-lines';
 import { testRequest } from '../helpers/http-request';
 import { startHealthyUpstream, type HealthyUpstream } from '../helpers/healthy-upstream';
 
@@ -19,15 +19,10 @@ describe('examples/express-mount', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     // Wait for both the listening line and the first health verdict.
-    let healthy = false;
-    await new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const m = /listening on (\S+)/.exec(line);
-        if (m) base = m[1]!;
-        if (line.startsWith('upstream healthy')) healthy = true;
-        if (base && healthy) resolve();
-      });
-    });
+    const out = followLines(child);
+    const listening = await out.until((line) => /listening on \S+/.test(line), 'the example saying "listening on URL"');
+    base = /listening on (\S+)/.exec(listening)![1]!;
+    await out.until((line) => line.startsWith('upstream healthy'), 'the example saying "upstream healthy"');
   });
   afterAll(async () => {
     const exited = once(child, 'exit');

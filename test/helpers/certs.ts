@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,11 +25,15 @@ export interface CertOptions {
   dir?: string;
   /** File name stem. @default "tls" */
   name?: string;
+  /** Signed by this certificate's key instead of self-signed (`openssl req -x509 -CA`). */
+  issuer?: TestCert;
+  /** A CA certificate (`basicConstraints=critical,CA:TRUE`), to sign others with. @default false */
+  ca?: boolean;
 }
 
 /**
- * Makes a real self-signed EC certificate with openssl (the same tool operators use),
- * valid for `localhost` and 127.0.0.1 unless told otherwise.
+ * Makes a real EC certificate with openssl (the same tool operators use), self-signed unless
+ * `issuer` is given, valid for `localhost` and 127.0.0.1 unless told otherwise.
  */
 export function makeCert(options: CertOptions = {}): TestCert {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cryptid-cert-'));
@@ -44,6 +48,8 @@ export function makeCert(options: CertOptions = {}): TestCert {
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', keyPath, '-out', certPath, '-days', String(options.days ?? 30),
       '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${sans}`,
+      ...(options.ca ? ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'] : []),
+      ...(options.issuer ? ['-CA', options.issuer.certPath, '-CAkey', options.issuer.keyPath] : []),
     ],
     { stdio: 'pipe' },
   );
@@ -59,9 +65,59 @@ export function makeCert(options: CertOptions = {}): TestCert {
   };
 }
 
+/** The certificate's notAfter as openssl prints it (`openssl x509 -enddate`), in Unix milliseconds. */
+export function opensslNotAfterMs(certPath: string): number {
+  const line = execFileSync('openssl', ['x509', '-in', certPath, '-noout', '-enddate'], { encoding: 'utf8' }).trim();
+  const ms = Date.parse(line.replace(/^notAfter=/, ''));
+  if (Number.isNaN(ms)) throw new Error(`cannot read the date in ${JSON.stringify(line)}`);
+  return ms;
+}
+
 /** The fingerprint as openssl computes it: `openssl x509 -outform der | sha256sum`. */
 export function opensslFingerprint(certPath: string): string {
   const der = execFileSync('openssl', ['x509', '-in', certPath, '-outform', 'der']);
   const hex = execFileSync('sha256sum', { input: der }).toString().split(' ')[0];
   return `sha256:${hex}`;
+}
+
+/**
+ * A certificate mounted the way the kubelet mounts a Kubernetes TLS Secret: `tls.crt` and
+ * `tls.key` are links into `..data`, itself a link to a versioned directory (`..v0`, …).
+ */
+export interface SecretMount {
+  /** The mount directory. */
+  readonly dir: string;
+  /** `DIR/tls.crt`, what the gateway is configured with. */
+  readonly certPath: string;
+  /** `DIR/tls.key`. */
+  readonly keyPath: string;
+  /**
+   * Publishes `next` as the kubelet does: a new `..vN` directory, then `..data` swapped to it
+   * by one atomic rename, so a reader sees the old pair or the new pair, never a mix.
+   */
+  swapTo(next: TestCert): void;
+}
+
+/** Mounts `first` as a Secret under `dir` (which must not exist yet). */
+export function mountSecret(dir: string, first: TestCert): SecretMount {
+  let version = 0;
+  const publish = (cert: TestCert): string => {
+    const name = `..v${version++}`;
+    mkdirSync(join(dir, name), { recursive: true });
+    copyFileSync(cert.certPath, join(dir, name, 'tls.crt'));
+    copyFileSync(cert.keyPath, join(dir, name, 'tls.key'));
+    return name;
+  };
+  symlinkSync(publish(first), join(dir, '..data'));
+  symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+  symlinkSync('..data/tls.key', join(dir, 'tls.key'));
+  return {
+    dir,
+    certPath: join(dir, 'tls.crt'),
+    keyPath: join(dir, 'tls.key'),
+    swapTo: (next) => {
+      symlinkSync(publish(next), join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    },
+  };
 }

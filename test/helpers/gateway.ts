@@ -3,6 +3,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { GatewayCore, wrapGateway, type GatewayInternals } from '../../src/gateway';
 import type { ProxyObserver, RequestOutcome, UpgradeFailure } from '../../src/proxy/observer';
+import { waitFor, WAIT_MS } from './deadline';
 import { closeServer, listenLocal } from './listen';
 import { PROBE_PATH } from './upstream';
 
@@ -88,9 +89,27 @@ export class RecordingObserver implements ProxyObserver {
     this.wake();
   }
 
-  /** Resolves once `predicate` holds (checked after every call). */
-  async until(predicate: (o: this) => boolean): Promise<void> {
-    while (!predicate(this)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  /** Resolves once `predicate` holds (checked after every call); rejects after `ms`, showing what was recorded. */
+  until(predicate: (o: this) => boolean, ms = WAIT_MS): Promise<void> {
+    return waitFor(
+      () => `observer state ${predicate.toString()} (recorded: ${this.summary()})`,
+      (done) => {
+        const check = (): void => {
+          if (predicate(this)) done();
+          else this.waiters.push(check);
+        };
+        check();
+        return () => {
+          this.waiters = this.waiters.filter((w) => w !== check);
+        };
+      },
+      ms,
+    );
+  }
+
+  private summary(): string {
+    const outcomes = this.outcomes.map((o) => `${o.method} ${o.path} ${o.status}${o.failure ? ` ${o.failure}` : ''}${o.rejected ? ` rejected:${o.rejected}` : ''}${o.clientAborted ? ' clientAborted' : ''}`);
+    return `${outcomes.length} outcomes [${outcomes.join(', ')}], upgrade failures [${this.upgradeFailures.join(', ')}], ${this.opened} tunnels opened, ${this.closed} closed`;
   }
 
   private wake(): void {

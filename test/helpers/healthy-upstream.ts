@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Gateway } from '../../src';
+import { waitFor, WAIT_MS } from './deadline';
 import { closeServer, listenLocal } from './listen';
 
 /** A minimal upstream whose `/v1/health` says healthy; everything else is a 200 JSON echo of the method. */
@@ -18,15 +19,18 @@ export async function startHealthyUpstream(): Promise<HealthyUpstream> {
   return { url: `http://127.0.0.1:${port}`, server, close: () => closeServer(server) };
 }
 
-/** Resolves once the gateway reports `status` (at once if it already does). */
-export function untilStatus(gateway: Gateway, status: 'healthy' | 'degraded' | 'unhealthy'): Promise<void> {
-  if (gateway.health.status === status) return Promise.resolve();
-  return new Promise((resolve) => {
-    const onStatus = (change: { status: string }): void => {
-      if (change.status !== status) return;
-      gateway.off('status', onStatus);
-      resolve();
-    };
-    gateway.on('status', onStatus);
-  });
+/** Resolves once the gateway reports `status` (at once if it already does); rejects after `ms`, saying where it stayed. */
+export function untilStatus(gateway: Gateway, status: 'healthy' | 'degraded' | 'unhealthy', ms = WAIT_MS): Promise<void> {
+  return waitFor(
+    () => `gateway ${status} (it is ${gateway.health.status}: ${gateway.health.reason})`,
+    (done) => {
+      if (gateway.health.status === status) return done();
+      const onStatus = (change: { status: string }): void => {
+        if (change.status === status) done();
+      };
+      gateway.on('status', onStatus);
+      return () => gateway.off('status', onStatus);
+    },
+    ms,
+  );
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { waitFor, WAIT_MS } from './deadline';
 
 /** How the upstream answers its health probe. */
 export type ProbeMode = 'healthy' | 'degraded' | 'error500' | 'html' | 'unknown' | 'hang';
@@ -48,9 +49,22 @@ export class SwitchableUpstream {
     await closed;
   }
 
-  /** Resolves once `n` requests to `/v1/slow` are being held. */
-  async held_(n = 1): Promise<void> {
-    while (this.held.length < n) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
+  /** Resolves once `n` requests to `/v1/slow` are being held; rejects after `ms`, saying how many are. */
+  held_(n = 1, ms = WAIT_MS): Promise<void> {
+    return waitFor(
+      () => `${n} held /v1/slow requests (${this.held.length} held)`,
+      (done) => {
+        const check = (): void => {
+          if (this.held.length >= n) done();
+          else this.heldWaiters.push(check);
+        };
+        check();
+        return () => {
+          this.heldWaiters = this.heldWaiters.filter((w) => w !== check);
+        };
+      },
+      ms,
+    );
   }
 
   /** Answers every held `/v1/slow` request. */

@@ -1,7 +1,19 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { waitFor, WAIT_MS } from './deadline';
 import { closeServer, listenLocal } from './listen';
+
+/** Waits for the next item handed to a queue of waiters, leaving the queue if the deadline passes. */
+export function nextFrom<T>(waiting: ((item: T) => void)[], what: string, ms = WAIT_MS): Promise<T> {
+  return waitFor<T>(what, (done) => {
+    waiting.push(done);
+    return () => {
+      const at = waiting.indexOf(done);
+      if (at !== -1) waiting.splice(at, 1);
+    };
+  }, ms);
+}
 
 /**
  * The path the test gateways probe (`startGateway`/`gatewayOptions` set it), kept apart from
@@ -36,8 +48,8 @@ export interface TestUpstream {
   readonly requests: IncomingMessage[];
   /** How many health probes the upstream answered (they are not in `requests`). */
   readonly probes: number;
-  /** Resolves with the next request that arrives. */
-  nextRequest(): Promise<IncomingMessage>;
+  /** Resolves with the next request that arrives; rejects after `ms` (default {@link WAIT_MS}). */
+  nextRequest(ms?: number): Promise<IncomingMessage>;
   close(): Promise<void>;
 }
 
@@ -63,7 +75,7 @@ export async function startUpstream(handler: UpstreamHandler): Promise<TestUpstr
     get probes() {
       return probes;
     },
-    nextRequest: () => new Promise((resolve) => waiting.push(resolve)),
+    nextRequest: (ms?: number) => nextFrom(waiting, `the next request to the upstream (${requests.length} so far)`, ms),
     close: () => closeServer(server),
   };
 }
@@ -84,7 +96,7 @@ export interface RawUpstream {
   /** How many health probes the upstream answered (their connections are not in `connections`). */
   readonly probes: number;
   /** Resolves with the next accepted connection (never a probe's). */
-  nextConnection(): Promise<Socket>;
+  nextConnection(ms?: number): Promise<Socket>;
   close(): Promise<void>;
 }
 
@@ -162,7 +174,7 @@ export async function startRawUpstream(onConnection: (socket: Socket) => void): 
     get probes() {
       return probes;
     },
-    nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
+    nextConnection: (ms?: number) => nextFrom(waiting, `the next connection to the raw upstream (${connections.length} so far)`, ms),
     close: async () => {
       for (const socket of accepted) socket.destroy();
       const closed = once(server, 'close');

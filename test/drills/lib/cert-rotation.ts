@@ -1,9 +1,8 @@
-import { copyFileSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { fingerprintOfPem } from '../../../src/protocol/fingerprint';
-import { makeCert, type TestCert } from '../../helpers/certs';
+import { makeCert, mountSecret, type TestCert } from '../../helpers/certs';
 import { closeServer, listenLocal } from '../../helpers/listen';
 import { answerProbe, PROBE_PATH } from '../../helpers/upstream';
 import { GatewayProcess } from './gateway-process';
@@ -33,17 +32,7 @@ export const certRotation: Drill = {
     const s = SIZES[size];
     const r = new Recorder(this.id, size, log);
     const certs: TestCert[] = Array.from({ length: s.rotations + 1 }, () => makeCert());
-    const mount = certs[0]!.dir;
-    const secret = join(mount, 'secret');
-    const version = (k: number): void => {
-      mkdirSync(join(secret, `..v${k}`), { recursive: true });
-      copyFileSync(certs[k]!.certPath, join(secret, `..v${k}`, 'tls.crt'));
-      copyFileSync(certs[k]!.keyPath, join(secret, `..v${k}`, 'tls.key'));
-    };
-    version(0);
-    symlinkSync('..v0', join(secret, '..data'));
-    symlinkSync('..data/tls.crt', join(secret, 'tls.crt'));
-    symlinkSync('..data/tls.key', join(secret, 'tls.key'));
+    const secret = mountSecret(join(certs[0]!.dir, 'secret'), certs[0]!);
     const fingerprints = certs.map((c) => fingerprintOfPem(c.cert));
     const ca = certs.map((c) => c.cert);
 
@@ -58,7 +47,7 @@ export const certRotation: Drill = {
       options: {
         upstream: upstreamUrl,
         listen: '127.0.0.1:0',
-        tls: { cert: join(secret, 'tls.crt'), key: join(secret, 'tls.key') },
+        tls: { cert: secret.certPath, key: secret.keyPath },
         metrics: { listen: false },
         discovery: { document: { server_name: 'chat.example.com' } },
         health: { probe: { path: PROBE_PATH, intervalMs: 60_000 } },
@@ -86,9 +75,7 @@ export const certRotation: Drill = {
       const rotatedAt: number[] = [0];
       for (let k = 1; k <= s.rotations; k++) {
         await keptLoad.untilFinished(keptLoad.finished + s.warm);
-        version(k);
-        symlinkSync(`..v${k}`, join(secret, '..data_tmp'));
-        renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
+        secret.swapTo(certs[k]!);
         const at = await gw.untilCertificate(fingerprints[k]!, 40_000);
         rotatedAt.push(at);
         await freshLoad.untilFinished(freshLoad.finished + s.freshAfter);

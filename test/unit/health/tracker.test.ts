@@ -1,45 +1,15 @@
-import type { ProbeFunction, ProbeResultKind, ProbeVerdict } from '../../../src/health/probe';
+import type { ProbeResultKind } from '../../../src/health/probe';
 import type { StatusChange } from '../../../src/health/states';
-import { HealthTracker, type HealthTrackerOptions } from '../../../src/health/tracker';
+import type { HealthTracker, HealthTrackerOptions } from '../../../src/health/tracker';
+import { makeTracker, scriptedProbe, settled } from '../../helpers/tracker';
 
-/** A probe the test answers by hand; nothing touches the network. */
-function scriptedProbe() {
-  const pending: Array<(verdict: ProbeVerdict) => void> = [];
-  const signals: AbortSignal[] = [];
-  const probe: ProbeFunction = (signal) =>
-    new Promise((resolve) => {
-      signals.push(signal);
-      pending.push((verdict) => resolve({ ...verdict, durationMs: 7 }));
-      signal.addEventListener('abort', () => resolve({ result: 'failure', reason: 'probe aborted', durationMs: 0 }));
-    });
-  return {
-    probe,
-    signals,
-    /** Probes started so far. */
-    get calls(): number {
-      return signals.length;
-    },
-    /** Answers the oldest probe in flight. */
-    answer(verdict: ProbeVerdict): void {
-      const next = pending.shift();
-      if (!next) throw new Error('no probe in flight');
-      next(verdict);
-    },
-  };
-}
-
-/** Lets the prober take in an answered probe (it settles on a promise). */
-const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function setup(overrides: Partial<HealthTrackerOptions> = {}) {
   const clock = { t: 1_000_000 };
   const script = scriptedProbe();
   const probes: Array<[ProbeResultKind, number]> = [];
-  const tracker = new HealthTracker({
-    upstream: new URL('http://127.0.0.1:9'),
-    // A long interval: only the probes a test asks for happen.
-    probe: { path: '/v1/health', intervalMs: 600_000, timeoutMs: 1_000, unhealthyThreshold: 3, healthyThreshold: 2 },
-    passive: { windowMs: 60_000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2_000 },
+  // QUIET_PROBE: a long interval, so only the probes a test asks for happen.
+  const tracker = makeTracker({
     now: () => clock.t,
     probeFunction: script.probe,
     onProbe: (result, durationMs) => probes.push([result, durationMs]),

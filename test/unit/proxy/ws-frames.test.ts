@@ -1,42 +1,31 @@
 import { closeFrame, FrameTracker } from '../../../src/proxy/ws-frames';
-
-/** An unmasked frame (as a server sends) with a payload of `length` bytes. */
-function frame(length: number, opcode = 0x2, masked = false): Buffer {
-  const header: number[] = [0x80 | opcode];
-  const maskBit = masked ? 0x80 : 0;
-  if (length < 126) header.push(maskBit | length);
-  else if (length < 65536) header.push(maskBit | 126, length >> 8, length & 0xff);
-  else {
-    header.push(maskBit | 127);
-    const big = Buffer.alloc(8);
-    big.writeBigUInt64BE(BigInt(length));
-    header.push(...big);
-  }
-  return Buffer.concat([Buffer.from(header), masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0), Buffer.alloc(length, 7)]);
-}
+import { readCloseFrame, wsFrame } from '../../helpers/ws-frame';
 
 describe('FrameTracker', () => {
   it.each([0, 5, 125, 126, 300, 65535, 65536, 70000])('follows a %i-byte frame fed one byte at a time', (length) => {
     const tracker = new FrameTracker();
-    const bytes = frame(length);
+    const bytes = wsFrame(length);
+    // Every offset at which the tracker says "between frames": only the start and the end.
+    const boundaries: number[] = [];
     for (let i = 0; i < bytes.length; i++) {
-      expect(tracker.atBoundary).toBe(i === 0);
+      if (tracker.atBoundary) boundaries.push(i);
       tracker.consume(bytes.subarray(i, i + 1));
     }
-    expect(tracker.atBoundary).toBe(true);
+    if (tracker.atBoundary) boundaries.push(bytes.length);
+    expect(boundaries).toEqual([0, bytes.length]);
   });
 
   it('follows masked frames (client to server)', () => {
     const tracker = new FrameTracker();
-    const bytes = Buffer.concat([frame(10, 0x1, true), frame(200, 0x2, true)]);
+    const bytes = Buffer.concat([wsFrame(10, 0x1, true), wsFrame(200, 0x2, true)]);
     expect(tracker.consume(bytes)).toBe(bytes.length);
     expect(tracker.atBoundary).toBe(true);
   });
 
   it('stops at the end of the frame in flight when asked to', () => {
     const tracker = new FrameTracker();
-    const first = frame(10);
-    const both = Buffer.concat([first, frame(20)]);
+    const first = wsFrame(10);
+    const both = Buffer.concat([first, wsFrame(20)]);
     tracker.consume(both.subarray(0, 4));
     expect(tracker.atBoundary).toBe(false);
     expect(tracker.consume(both.subarray(4), true)).toBe(first.length - 4);
@@ -60,34 +49,40 @@ describe('FrameTracker across random chunk splits', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('knows every boundary of 40 mixed frames cut at random (seed %i)', (seed) => {
     const rand = prng(seed);
     const sizes = [0, 1, 125, 126, 127, 200, 65535, 65536];
-    const frames = Array.from({ length: 40 }, () => frame(sizes[rand(sizes.length)] as number, 0x2, rand(2) === 1));
+    const frames = Array.from({ length: 40 }, () => wsFrame(sizes[rand(sizes.length)] as number, 0x2, rand(2) === 1));
     const boundaries = new Set<number>([0]);
     let total = 0;
     for (const f of frames) boundaries.add((total += f.length));
     const stream = Buffer.concat(frames);
     const tracker = new FrameTracker();
+    // At each cut: what the tracker says, beside what is true. Compared once at the end.
+    const seen: { cut: number; taken: number; atBoundary: boolean }[] = [];
+    const truth: typeof seen = [];
     let offset = 0;
     while (offset < stream.length) {
       // Mostly small cuts, so that headers land across chunks often.
       const size = 1 + (rand(4) === 0 ? rand(70000) : rand(20));
       const chunk = stream.subarray(offset, offset + size);
-      expect(tracker.consume(chunk)).toBe(chunk.length);
+      const taken = tracker.consume(chunk);
       offset += chunk.length;
-      expect(tracker.atBoundary).toBe(boundaries.has(offset));
+      seen.push({ cut: offset, taken, atBoundary: tracker.atBoundary });
+      truth.push({ cut: offset, taken: chunk.length, atBoundary: boundaries.has(offset) });
     }
+    expect(seen).toEqual(truth);
   });
 
   it('stops exactly at the next boundary from anywhere inside a frame', () => {
-    const frames = [frame(300, 0x2, true), frame(5), frame(70000)];
+    const frames = [wsFrame(300, 0x2, true), wsFrame(5), wsFrame(70000)];
     const stream = Buffer.concat(frames);
     const ends = [frames[0]!.length, frames[0]!.length + frames[1]!.length, stream.length];
-    for (const cut of [1, 2, 3, 5, 8, 299, 300, 307, 308, 310, 400]) {
+    const cuts = [1, 2, 3, 5, 8, 299, 300, 307, 308, 310, 400];
+    const stops = cuts.map((cut) => {
       const tracker = new FrameTracker();
       tracker.consume(stream.subarray(0, cut));
-      const next = ends.find((e) => e >= cut) as number;
-      expect(cut + tracker.consume(stream.subarray(cut), true)).toBe(next);
-      expect(tracker.atBoundary).toBe(true);
-    }
+      const stoppedAt = cut + tracker.consume(stream.subarray(cut), true);
+      return { cut, stoppedAt, atBoundary: tracker.atBoundary };
+    });
+    expect(stops).toEqual(cuts.map((cut) => ({ cut, stoppedAt: ends.find((e) => e >= cut), atBoundary: true })));
   });
 });
 
@@ -99,12 +94,8 @@ describe('closeFrame', () => {
 
   it('builds a masked Close frame for a server that unmasks to the same payload', () => {
     const f = closeFrame(1001, 'bye', true);
-    expect(f[0]).toBe(0x88);
     expect(f[1]).toBe(0x80 | 5);
-    const mask = f.subarray(2, 6);
-    const payload = Buffer.from(f.subarray(6).map((b, i) => b ^ (mask[i % 4] ?? 0)));
-    expect(payload.readUInt16BE(0)).toBe(1001);
-    expect(payload.subarray(2).toString()).toBe('bye');
+    expect(readCloseFrame(f)).toEqual({ code: 1001, reason: 'bye', masked: true });
     const tracker = new FrameTracker();
     tracker.consume(f);
     expect(tracker.atBoundary).toBe(true);
