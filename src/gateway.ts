@@ -9,6 +9,7 @@ import type { DiscoveryDocument } from './protocol/document';
 import { DiscoveryEndpoint } from './discovery/handler';
 import { ConfigError } from './errors';
 import { HealthEndpoint } from './health/handler';
+import { PublishedHealth } from './health/published';
 import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 import type { HealthState, StatusChange } from './health/states';
 import { HealthTracker } from './health/tracker';
@@ -52,9 +53,13 @@ export interface Gateway {
   readonly document: DiscoveryDocument;
   /** The resolved configuration (defaults filled in). */
   readonly config: ResolvedConfig;
-  /** True once shutdown has begun: discovery and health answer 503. */
+  /** True once shutdown has begun: discovery, health and `/readyz` answer 503. `health` stays the upstream's verdict. */
   readonly shuttingDown: boolean;
-  /** Marks the gateway as shutting down without closing anything yet (the drain phase). */
+  /**
+   * Marks the gateway as shutting down without closing anything yet (the drain phase):
+   * discovery, health and `/readyz` answer 503; proxied traffic keeps flowing, fail-fast
+   * included, and the upstream's verdict, `upstream_status` and `status` events are untouched.
+   */
   beginShutdown(): void;
   /** Stops probes, ends tunnels (1001), closes the metrics listener and frees timers. Idempotent. */
   close(): Promise<void>;
@@ -86,6 +91,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly discovery: DiscoveryEndpoint;
   readonly tracker: HealthTracker;
   readonly healthEndpoint: HealthEndpoint;
+  /** What `/v1/health` answers: the upstream's verdict, or "shutting down" once the drain began. */
+  private readonly published: PublishedHealth;
   readonly metrics: GatewayMetrics;
   readonly metricsHandler: MetricsHandler;
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
@@ -116,7 +123,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     });
     this.tracker.on('status', (change) => this.statusChanged(change));
     this.metrics.setUpstreamStatus(this.tracker.status);
-    this.healthEndpoint = new HealthEndpoint(this.tracker, { version: config.health.version });
+    this.published = new PublishedHealth(this.tracker);
+    this.healthEndpoint = new HealthEndpoint(this.published, { version: config.health.version });
 
     this.discovery = new DiscoveryEndpoint(
       config.discovery.document,
@@ -189,11 +197,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.metrics.setCertificateExpiry(material.notAfterMs / 1000);
   }
 
-  /** Shutting-down: health and discovery answer 503 at once; traffic still flows. */
+  /**
+   * Shutting-down: health, discovery and `/readyz` answer 503 at once; traffic still flows,
+   * fail-fast included (the upstream is not unhealthy because the gateway restarts).
+   */
   beginShutdown(): void {
     if (this.shutdownStarted) return;
     this.shutdownStarted = true;
-    this.tracker.beginShutdown();
+    this.published.beginShutdown();
     this.logger.info({ event: 'shutdown' }, 'shutting down: discovery and health now answer 503');
   }
 
@@ -219,8 +230,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   private statusChanged(change: StatusChange): void {
     this.metrics.setUpstreamStatus(change.status);
     this.metrics.stateTransition(change.previous, change.status);
-    // Going unhealthy because we are shutting down is expected, not an alarm.
-    const level = change.status === 'healthy' || this.shutdownStarted ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
+    const level = change.status === 'healthy' ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
     this.logger[level]({ event: 'upstream_status', status: change.status, previous: change.previous, reason: change.reason }, `upstream ${change.status}`);
     this.emit('status', change);
   }
