@@ -13,6 +13,7 @@ import { PublishedHealth } from './health/published';
 import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 import type { HealthState, StatusChange } from './health/states';
 import { HealthTracker } from './health/tracker';
+import { requestTarget } from './http/request-target';
 import { createLogger, type Logger } from './logger';
 import { createMetricsHandler, type MetricsHandler } from './metrics/handler';
 import { startMetricsListener, type MetricsListener, type Readiness } from './metrics/listener';
@@ -153,7 +154,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     // Draining: every answer closes its connection, so keep-alive clients reconnect (to a
     // peer, once this listener stops accepting) instead of racing the final idle close.
     if (this.shutdownStarted) res.shouldKeepAlive = false;
-    const url = req.url ?? '/';
+    const url = requestTarget(req);
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
     this.proxy.web(req, res);

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeError } from '../http/json-error';
+import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
@@ -47,6 +48,8 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
 class Exchange implements HttpCall, BodyCounterEvents {
   private readonly started = performance.now();
   private readonly method: string;
+  /** The request target as the client sent it (a mount path included), forwarded unchanged. */
+  readonly target: string;
   private readonly path: string;
   private rejected: Rejection | null = null;
   private failure: NetworkFailure | null = null;
@@ -66,7 +69,8 @@ class Exchange implements HttpCall, BodyCounterEvents {
     private readonly res: ServerResponse,
   ) {
     this.method = req.method ?? 'GET';
-    this.path = pathOf(req.url);
+    this.target = requestTarget(req);
+    this.path = pathOf(this.target);
   }
 
   start(): void {

@@ -65,7 +65,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }
-    const url = req.url ?? '/';
+    const url = call.target;
     const options: Dispatcher.DispatchOptions = {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       // The raw request target, never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.

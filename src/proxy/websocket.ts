@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeSocketError } from '../http/json-error';
+import { requestTarget } from '../http/request-target';
 import { clientInfo, pathOf } from './client-info';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
@@ -65,7 +66,7 @@ export class WebSocketProxy {
     const { options } = this;
     if (options.closed()) return 'unavailable';
     if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    if (federationRefused(pathOf(req.url), options.federationEnabled)) return 'federationDisabled';
+    if (federationRefused(pathOf(requestTarget(req)), options.federationEnabled)) return 'federationDisabled';
     if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
     return undefined;
   }
