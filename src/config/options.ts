@@ -76,6 +76,15 @@ export interface GatewayOptions {
     failFast?: boolean;
     /** Request body cap; `null` derives it from `max_message_size`. @default null */
     maxBodyBytes?: number | null;
+    /**
+     * A body an earlier middleware (a body parser) has already read, when its raw bytes are
+     * not at hand (`req.rawBody`, or `req.body` as a Buffer or string, are forwarded byte for
+     * byte): `reject` answers 500 `BODY_ALREADY_READ` without contacting the upstream and
+     * logs once how to fix the app; `reserialize` re-encodes a parsed JSON or URL-encoded
+     * body per its `Content-Type` (equivalent, not identical bytes).
+     * @default "reject"
+     */
+    parsedBody?: ParsedBodyMode;
   };
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
@@ -90,6 +99,9 @@ export interface GatewayOptions {
   /** Library only: a prom-client registry to register the gateway's metrics in. */
   registry?: Registry;
 }
+
+/** What the gateway does with a request body a middleware before it has already parsed. */
+export type ParsedBodyMode = 'reject' | 'reserialize';
 
 /** A parsed listen address. */
 export interface HostPort {
@@ -110,7 +122,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

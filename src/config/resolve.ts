@@ -83,6 +83,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       timeoutMs: p.proxy.timeoutMs,
       failFast: p.proxy.failFast,
       maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
+      parsedBody: p.proxy.parsedBody,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

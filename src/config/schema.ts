@@ -94,6 +94,9 @@ export const configSchema = z.strictObject({
       timeoutMs: positiveInt.default(DEFAULTS.proxy.timeoutMs),
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
+      parsedBody: z
+        .enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' })
+        .default(DEFAULTS.proxy.parsedBody),
     })
     .default({ ...DEFAULTS.proxy }),
   shutdown: z

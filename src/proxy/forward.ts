@@ -12,6 +12,8 @@ import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
+import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf } from './parsed-body';
+import type { ParsedBodyMode } from '../config/options';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -20,6 +22,13 @@ export interface ForwarderOptions extends ProxyRules {
   readonly upstream: HttpUpstream;
   /** `proxy.maxBodyBytes`. */
   readonly maxBodyBytes: number;
+  /** `proxy.parsedBody`: what to do with a body a middleware already parsed. */
+  readonly parsedBody: ParsedBodyMode;
+}
+
+/** The per-forwarder state every exchange shares. */
+interface Shared extends ForwarderOptions {
+  readonly bodyAlreadyRead: BodyAlreadyReadNotice;
 }
 
 /** The 413 tells the client the connection ends: the rest of its body will not be read. */
@@ -35,8 +44,9 @@ const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
  * `requestFinished` report.
  */
 export function createForwarder(options: ForwarderOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const shared: Shared = { ...options, bodyAlreadyRead: new BodyAlreadyReadNotice(options.logger) };
   return function forward(req, res) {
-    new Exchange(options, req, res).start();
+    new Exchange(shared, req, res).start();
   };
 }
 
@@ -64,7 +74,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
   body: Readable | null = null;
 
   constructor(
-    private readonly options: ForwarderOptions,
+    private readonly options: Shared,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
@@ -80,13 +90,25 @@ class Exchange implements HttpCall, BodyCounterEvents {
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);
+    // A body parser of the host app got there first: forward what it left, or refuse, never a short body.
+    const held = bodyAlreadyRead(req) ? heldBody(req, options.parsedBody) : null;
+    if (held === undefined) return this.bodyLost();
+    if (held !== null && held.bytes.length > options.maxBodyBytes) return this.reject('tooLarge', 'tooLarge');
 
     // "No response headers within timeoutMs", counted from the last byte of progress: a
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
-    this.body = this.requestBody();
+    this.body = held === null ? this.requestBody() : heldBodyStream(held);
     this.headers = forwardRequestHeaders(req.headers, clientInfo(req));
+    if (held !== null) frameHeldBody(this.headers, held);
     options.upstream.forward(req, res, this);
+  }
+
+  /** The body was read before the gateway and is not at hand: 500, logged once with the fix. */
+  private bodyLost(): void {
+    const { method, path } = this;
+    this.options.bodyAlreadyRead.tell({ method, route: routeOf(method, path), contentType: mediaTypeOf(this.req.headers['content-type']) });
+    this.reject('bodyAlreadyRead', 'bodyAlreadyRead');
   }
 
   /**

@@ -43,7 +43,7 @@ export class ReverseProxy {
       upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
       closed: () => this.isClosed,
     };
-    this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes });
+    this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes, parsedBody: config.proxy.parsedBody });
     this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream) });
   }
 
