@@ -13,7 +13,10 @@ import { PublishedHealth } from './health/published';
 import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 import type { HealthState, StatusChange } from './health/states';
 import { HealthTracker } from './health/tracker';
+import { writeError } from './http/json-error';
 import { requestTarget } from './http/request-target';
+import { routeOf } from './protocol/routes';
+import { pathOf } from './proxy/client-info';
 import { createLogger, type Logger } from './logger';
 import { createMetricsHandler, type MetricsHandler } from './metrics/handler';
 import { startMetricsListener, type MetricsListener, type Readiness } from './metrics/listener';
@@ -23,7 +26,7 @@ import { ReverseProxy } from './proxy/reverse-proxy';
 import type { TlsMaterial } from './tls/material';
 import { TrafficObserver } from './traffic-observer';
 
-/** Express-style continuation. The gateway forwards every path it does not answer, so it never calls it. */
+/** Express-style continuation: called for a path outside `proxy.paths`, never for one the gateway answers or forwards. */
 export type NextFunction = (err?: unknown) => void;
 
 /** The events a gateway emits. */
@@ -150,13 +153,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   }
 
   /** Routes one request: discovery and health are answered here, everything else goes upstream. */
-  handle(req: IncomingMessage, res: ServerResponse, _next?: NextFunction): void {
+  handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     // Draining: every answer closes its connection, so keep-alive clients reconnect (to a
     // peer, once this listener stops accepting) instead of racing the final idle close.
     if (this.shutdownStarted) res.shouldKeepAlive = false;
     const url = requestTarget(req);
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
+    if (!this.proxy.forwards(url)) return next ? next() : this.notForwarded(req, res, url);
     this.proxy.web(req, res);
   }
 
@@ -226,6 +230,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     const start = performance.now();
     endpoint.handle(req, res);
     this.metrics.observeRequest(req.method, route, res.statusCode, (performance.now() - start) / 1000);
+  }
+
+  /** A path outside `proxy.paths` with no app to hand it to (`serve`, `http.createServer(gateway)`): 404. */
+  private notForwarded(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const start = performance.now();
+    const method = req.method ?? 'GET';
+    writeError(res, 'notFound', undefined, method === 'HEAD');
+    this.metrics.observeRequest(method, routeOf(method, pathOf(url)), res.statusCode, (performance.now() - start) / 1000);
   }
 
   private statusChanged(change: StatusChange): void {

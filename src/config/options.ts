@@ -85,6 +85,14 @@ export interface GatewayOptions {
      * @default "reject"
      */
     parsedBody?: ParsedBodyMode;
+    /**
+     * The path prefixes the gateway forwards, whole segments (`"/v1/"` covers `/v1` and
+     * `/v1/…`); any other path goes to `next()` in library mode (404 without one, and in
+     * `serve`), and an upgrade outside them gets 400. Discovery and health are always
+     * answered. Lets an app mount the gateway first, its own routes and parsers behind it.
+     * @default ["/"]
+     */
+    paths?: string[];
   };
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
@@ -122,7 +130,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode; paths: readonly string[] };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

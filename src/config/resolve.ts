@@ -84,6 +84,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       failFast: p.proxy.failFast,
       maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
       parsedBody: p.proxy.parsedBody,
+      paths: p.proxy.paths,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

@@ -34,6 +34,24 @@ const upstreamUrl = z.string({ error: 'expected an http(s) URL such as "http://1
   }
 });
 
+/**
+ * A `proxy.paths` entry: a path prefix as it reads once decoded, so that it means the same
+ * whichever way a request spells its path.
+ */
+const pathPrefix = z.string({ error: 'expected a path prefix such as "/v1/"' }).superRefine((value, ctx) => {
+  const problem = pathPrefixProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function pathPrefixProblem(value: string): string | undefined {
+  if (!value.startsWith('/')) return 'expected a path prefix starting with "/", such as "/v1/"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f?#%\\]/.test(value)) return 'expected a decoded path prefix: no spaces, control characters, "?", "#", "%" or backslashes';
+  const segments = value.split('/').slice(1, value.endsWith('/') ? -1 : undefined);
+  if (value !== '/' && segments.some((s) => s === '' || s === '.' || s === '..')) return 'expected a path prefix without empty, "." or ".." segments';
+  return undefined;
+}
+
 const filePath = z.string({ error: 'expected a file path' }).min(1, 'expected a file path');
 
 const probePath = z
@@ -97,8 +115,9 @@ export const configSchema = z.strictObject({
       parsedBody: z
         .enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' })
         .default(DEFAULTS.proxy.parsedBody),
+      paths: z.array(pathPrefix, { error: 'expected a list of path prefixes such as ["/v1/", "/federation/"]' }).default(() => [...DEFAULTS.proxy.paths]),
     })
-    .default({ ...DEFAULTS.proxy }),
+    .default({ ...DEFAULTS.proxy, paths: [...DEFAULTS.proxy.paths] }),
   shutdown: z
     .strictObject({
       drainDelayMs: nonNegativeInt.default(DEFAULTS.shutdown.drainDelayMs),

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger';
 import type { ProxyObserver } from './observer';
+import type { PathFilter } from './path-filter';
 
 /** What HTTP forwarding and WebSocket tunnelling both need; built once by the gateway. */
 export interface ProxyRules {
@@ -13,6 +14,8 @@ export interface ProxyRules {
   readonly federationEnabled: boolean;
   /** The fail-fast seam: true while the upstream is judged `unhealthy`. */
   readonly upstreamUnhealthy: () => boolean;
+  /** `proxy.paths`: what is forwarded at all. */
+  readonly paths: PathFilter;
   /** True once the gateway is closed: requests get 503 without touching the upstream. */
   readonly closed: () => boolean;
 }

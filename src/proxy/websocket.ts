@@ -66,7 +66,9 @@ export class WebSocketProxy {
     const { options } = this;
     if (options.closed()) return 'unavailable';
     if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    if (federationRefused(pathOf(requestTarget(req)), options.federationEnabled)) return 'federationDisabled';
+    const path = pathOf(requestTarget(req));
+    if (!options.paths.forwards(path)) return 'upgradeNotForwarded';
+    if (federationRefused(path, options.federationEnabled)) return 'federationDisabled';
     if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
     return undefined;
   }

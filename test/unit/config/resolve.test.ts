@@ -31,7 +31,7 @@ describe('resolveConfig', () => {
     expect(config.discovery.enabled).toBe(true);
     expect(config.health.probe).toEqual(DEFAULTS.health.probe);
     expect(config.health.passive).toEqual(DEFAULTS.health.passive);
-    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, parsedBody: 'reject' });
+    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, parsedBody: 'reject', paths: ['/'] });
     expect(config.shutdown).toEqual(DEFAULTS.shutdown);
     expect(config.logLevel).toBe('info');
     expect(config.discovery.document).toEqual({
@@ -107,6 +107,15 @@ describe('resolveConfig', () => {
     const problems = problemsOf(input);
     const problem = problems.find((p) => p.path === path);
     expect(problem?.message).toMatch(message);
+  });
+
+  it('lists every proxy.paths entry that is not a path prefix, with the value that came', () => {
+    const problems = problemsOf({ ...minimal, proxy: { paths: ['v1/', '/a b', '/x?y', 5, '/a/../b', '/%61/', '/ok/', '/v1'] } });
+    expect(problems.map((p) => p.path)).toEqual(['proxy.paths[0]', 'proxy.paths[1]', 'proxy.paths[2]', 'proxy.paths[3]', 'proxy.paths[4]', 'proxy.paths[5]']);
+    expect(problems[0]!.message).toBe('expected a path prefix starting with "/", such as "/v1/" (got "v1/")');
+    expect(problems[4]!.message).toContain('".." segments (got "/a/../b")');
+    expect(problemsOf({ ...minimal, proxy: { paths: '/v1/' } })[0]!.message).toContain('expected a list of path prefixes');
+    expect(resolveConfig({ ...minimal, proxy: { paths: ['/v1/', '/federation'] } }, 'library').config.proxy.paths).toEqual(['/v1/', '/federation']);
   });
 
   it('rejects unknown keys at every level, naming the keys that exist', () => {
