@@ -93,6 +93,13 @@ export interface GatewayOptions {
      * @default ["/"]
      */
     paths?: string[];
+    /**
+     * Hops in front of the gateway (addresses or CIDRs, IPv4 and IPv6) whose
+     * `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Request-Id` are kept; from any other
+     * peer they are set from the connection. `X-Forwarded-For` is always appended to.
+     * @default []
+     */
+    trustedProxies?: string[];
   };
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
@@ -130,7 +137,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode; paths: readonly string[] };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

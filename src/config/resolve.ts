@@ -85,6 +85,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
       parsedBody: p.proxy.parsedBody,
       paths: p.proxy.paths,
+      trustedProxies: p.proxy.trustedProxies,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

@@ -14,6 +14,8 @@ import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf } from './parsed-body';
 import type { ParsedBodyMode } from '../config/options';
+import { requestIdOf } from './request-id';
+import { keepTrustedForwarded } from './trusted-proxies';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -61,6 +63,10 @@ class Exchange implements HttpCall, BodyCounterEvents {
   /** The request target as the client sent it (a mount path included), forwarded unchanged. */
   readonly target: string;
   private readonly path: string;
+  /** Sent upstream as `X-Request-Id` and named in every log line about this request. */
+  private readonly requestId: string;
+  /** The peer is a trusted hop: its forwarded headers and request id are kept. */
+  private readonly trusted: boolean;
   private rejected: Rejection | null = null;
   private failure: NetworkFailure | null = null;
   private upstreamLatencyMs: number | null = null;
@@ -81,6 +87,8 @@ class Exchange implements HttpCall, BodyCounterEvents {
     this.method = req.method ?? 'GET';
     this.target = requestTarget(req);
     this.path = pathOf(this.target);
+    this.trusted = options.trustedProxies.trusts(req);
+    this.requestId = requestIdOf(req.headers, this.trusted);
   }
 
   start(): void {
@@ -99,15 +107,17 @@ class Exchange implements HttpCall, BodyCounterEvents {
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
     this.body = held === null ? this.requestBody() : heldBodyStream(held);
-    this.headers = forwardRequestHeaders(req.headers, clientInfo(req));
-    if (held !== null) frameHeldBody(this.headers, held);
+    const headers = (this.headers = forwardRequestHeaders(req.headers, clientInfo(req)));
+    if (this.trusted) keepTrustedForwarded(headers, req.headers);
+    headers['x-request-id'] = this.requestId;
+    if (held !== null) frameHeldBody(headers, held);
     options.upstream.forward(req, res, this);
   }
 
   /** The body was read before the gateway and is not at hand: 500, logged once with the fix. */
   private bodyLost(): void {
     const { method, path } = this;
-    this.options.bodyAlreadyRead.tell({ method, route: routeOf(method, path), contentType: mediaTypeOf(this.req.headers['content-type']) });
+    this.options.bodyAlreadyRead.tell({ method, route: routeOf(method, path), requestId: this.requestId, contentType: mediaTypeOf(this.req.headers['content-type']) });
     this.reject('bodyAlreadyRead', 'bodyAlreadyRead');
   }
 
@@ -140,10 +150,10 @@ class Exchange implements HttpCall, BodyCounterEvents {
     if (!res.writableFinished) this.upstreamReq?.destroy();
     const status = res.headersSent ? res.statusCode : 0;
     const durationMs = performance.now() - this.started;
-    const { method, path, upstreamLatencyMs, failure, rejected } = this;
+    const { method, path, upstreamLatencyMs, failure, rejected, requestId } = this;
     options.observer.requestFinished({ method, path, status, upstreamLatencyMs, durationMs, failure, rejected, clientAborted });
     if (options.logger.isLevelEnabled('debug')) {
-      options.logger.debug({ event: 'request', method, route: routeOf(method, path), status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
+      options.logger.debug({ event: 'request', requestId, method, route: routeOf(method, path), status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
     }
   }
 
@@ -218,7 +228,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
     const failure = classifyUpstreamError(err);
     this.failure = failure;
     this.options.logger.warn(
-      { event: 'upstream_error', method: this.method, route: routeOf(this.method, this.path), failure, code: (err as { code?: unknown }).code },
+      { event: 'upstream_error', requestId: this.requestId, method: this.method, route: routeOf(this.method, this.path), failure, code: (err as { code?: unknown }).code },
       'upstream request failed',
     );
     this.answer(failureKindOf(failure));

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import { pathOf } from './client-info';
 import { createForwarder } from './forward';
 import { PathFilter } from './path-filter';
+import { TrustedProxies } from './trusted-proxies';
 import type { PoolStats } from '../net/pool-stats';
 import { createHttpUpstream, type HttpUpstream } from './http-upstream';
 import { NOOP_OBSERVER, type ProxyObserver } from './observer';
@@ -46,6 +47,7 @@ export class ReverseProxy {
       federationEnabled: config.discovery.document.federation_enabled !== false,
       upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
       paths: this.paths,
+      trustedProxies: new TrustedProxies(config.proxy.trustedProxies),
       closed: () => this.isClosed,
     };
     this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes, parsedBody: config.proxy.parsedBody });
