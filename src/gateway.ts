@@ -17,7 +17,8 @@ import { writeError } from './http/json-error';
 import { requestTarget } from './http/request-target';
 import { routeOf } from './protocol/routes';
 import { pathOf } from './proxy/client-info';
-import { createLogger, type Logger } from './logger';
+import { listenError } from './config/listen-error';
+import { adoptLogger, SILENT_LOGGER, type Logger } from './logger';
 import { createMetricsHandler, type MetricsHandler } from './metrics/handler';
 import { startMetricsListener, type MetricsListener, type Readiness } from './metrics/listener';
 import { GatewayMetrics } from './metrics/metrics';
@@ -35,6 +36,12 @@ export interface GatewayEvents {
   status: [change: StatusChange];
   /** The private metrics listener is up (library mode with `metrics.listen` set, and `serve`). */
   metricsListening: [address: HostPort];
+  /**
+   * Library mode: the private metrics listener could not start (a `ConfigError` naming
+   * `metrics.listen` when the address is in use, not permitted or not local). The gateway
+   * keeps serving without it. Also `metricsListener()` rejects with the same error.
+   */
+  metricsError: [error: Error];
   /** `close()` finished. */
   close: [];
 }
@@ -51,6 +58,12 @@ export interface Gateway {
   readonly metricsHandler: MetricsHandler;
   /** The prom-client registry holding the gateway's metrics. */
   readonly registry: Registry;
+  /**
+   * The private metrics listener's address once it is up; undefined when `metrics.listen`
+   * is not set. Rejects with the error of a listener that could not start (see the
+   * `metricsError` event), so `await gateway.metricsListener()` at start-up fails loudly.
+   */
+  metricsListener(): Promise<HostPort | undefined>;
   /** The upstream's health as the gateway reports it: status, reason and since when. */
   readonly health: HealthState;
   /** The discovery document as currently published. */
@@ -74,6 +87,7 @@ export interface Gateway {
 
 /** Internal construction options: what `startServer` passes besides the user's configuration. */
 export interface GatewayInternals {
+  /** Where to log. @default a logger that writes nothing (a library is quiet unless given one) */
   readonly logger?: Logger | undefined;
   /** A prom-client registry of the user's (default: a new one; never the global registry). */
   readonly registry?: Registry | undefined;
@@ -108,7 +122,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   constructor(loaded: LoadedConfig, internals: GatewayInternals = {}) {
     super();
     const config = (this.config = loaded.config);
-    this.logger = internals.logger ?? createLogger(config.logLevel);
+    this.logger = internals.logger ?? SILENT_LOGGER;
 
     this.metrics = new GatewayMetrics({
       ...(internals.registry && { registry: internals.registry }),
@@ -176,7 +190,11 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     return { ready: true };
   }
 
-  /** Starts the private metrics listener if `metrics.listen` is set; resolves to undefined otherwise. */
+  /**
+   * Starts the private metrics listener if `metrics.listen` is set (once; later calls get the
+   * same promise); resolves to undefined otherwise. A failure to listen rejects with a
+   * `ConfigError` naming `metrics.listen`.
+   */
   startMetricsListener(): Promise<MetricsListener | undefined> {
     const address = this.config.metrics.listen;
     this.metricsListener ??=
@@ -187,12 +205,17 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
             port: address.port,
             registry: this.metrics.registry,
             isReady: () => this.readiness(),
-          }).then((listener) => {
-            const bound = { host: address.host, port: listener.port };
-            this.logger.info({ event: 'metrics_listening', ...bound }, 'metrics listener up');
-            this.emit('metricsListening', bound);
-            return listener;
-          });
+          }).then(
+            (listener) => {
+              const bound = { host: address.host, port: listener.port };
+              this.logger.info({ event: 'metrics_listening', ...bound }, 'metrics listener up');
+              this.emit('metricsListening', bound);
+              return listener;
+            },
+            (err: unknown) => {
+              throw listenError(err, 'metrics.listen', address);
+            },
+          );
     return this.metricsListener;
   }
 
@@ -266,6 +289,13 @@ export function wrapGateway(core: GatewayCore): Gateway {
     upgrade: { value: (req: IncomingMessage, socket: Duplex, head: Buffer) => core.upgrade(req, socket, head) },
     metricsHandler: { value: core.metricsHandler },
     registry: { value: core.metrics.registry },
+    metricsListener: {
+      value: async (): Promise<HostPort | undefined> => {
+        const listener = await core.startMetricsListener();
+        const address = core.config.metrics.listen;
+        return listener && address !== false ? { host: address.host, port: listener.port } : undefined;
+      },
+    },
     health: { get: () => core.tracker.current },
     document: { get: () => core.discovery.document },
     config: { value: core.config },
@@ -282,16 +312,20 @@ export function wrapGateway(core: GatewayCore): Gateway {
 /**
  * Creates a gateway to mount in an existing app (`app.use(gateway)`). Validates the
  * options once and throws `ConfigError` listing every problem. Probing starts at once;
- * the metrics listener opens only when `metrics.listen` is set.
+ * the metrics listener opens only when `metrics.listen` is set (its failure: the
+ * `metricsError` event and `metricsListener()`). Logs nothing unless given a `logger`.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
   const { logger, registry, ...rest } = options;
-  const core = new GatewayCore(resolveConfig(rest, 'library'), { logger, registry });
+  const core = new GatewayCore(resolveConfig(rest, 'library'), { logger: logger && adoptLogger(logger), registry });
+  // A listener that cannot start must reach the caller, not only a log line nobody may read.
   core.startMetricsListener().catch((err: unknown) => {
-    core.logger.error({ event: 'metrics_listen_failed', err: (err as Error).message }, 'metrics listener could not start');
+    const error = err instanceof Error ? err : new Error(String(err));
+    core.logger.error({ event: 'metrics_listen_failed', err: error.message }, 'metrics listener could not start');
+    core.emit('metricsError', error);
   });
   return wrapGateway(core);
 }

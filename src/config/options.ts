@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import type { LogLevel } from '../logger';
+import type { GatewayLogger, LogLevel } from '../logger';
 import type { Registry } from 'prom-client';
 import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
 
@@ -107,10 +106,17 @@ export interface GatewayOptions {
     /** Then give in-flight requests up to this long. @default 30000 */
     timeoutMs?: number;
   };
-  /** @default "info" */
+  /**
+   * The level of the JSON lines `serve` (and `startServer()` without a `logger`) writes to
+   * stdout. Library mode writes nothing unless given a `logger`, whose own level applies.
+   * @default "info"
+   */
   logLevel?: LogLevel;
-  /** Library only: a pino logger to log through (default: a new one at `logLevel`). */
-  logger?: Logger;
+  /**
+   * Library only: where the gateway logs (pino, or any object with its level methods).
+   * Without one, `createGateway()` logs nothing at all.
+   */
+  logger?: GatewayLogger;
   /** Library only: a prom-client registry to register the gateway's metrics in. */
   registry?: Registry;
 }
