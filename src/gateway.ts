@@ -9,10 +9,16 @@ import type { DiscoveryDocument } from './protocol/document';
 import { DiscoveryEndpoint } from './discovery/handler';
 import { ConfigError } from './errors';
 import { HealthEndpoint } from './health/handler';
+import { PublishedHealth } from './health/published';
 import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
 import type { HealthState, StatusChange } from './health/states';
 import { HealthTracker } from './health/tracker';
-import { createLogger, type Logger } from './logger';
+import { writeError } from './http/json-error';
+import { requestTarget } from './http/request-target';
+import { routeOf } from './protocol/routes';
+import { pathOf } from './proxy/client-info';
+import { listenError } from './config/listen-error';
+import { adoptLogger, SILENT_LOGGER, type Logger } from './logger';
 import { createMetricsHandler, type MetricsHandler } from './metrics/handler';
 import { startMetricsListener, type MetricsListener, type Readiness } from './metrics/listener';
 import { GatewayMetrics } from './metrics/metrics';
@@ -21,7 +27,7 @@ import { ReverseProxy } from './proxy/reverse-proxy';
 import type { TlsMaterial } from './tls/material';
 import { TrafficObserver } from './traffic-observer';
 
-/** Express-style continuation. The gateway forwards every path it does not answer, so it never calls it. */
+/** Express-style continuation: called for a path outside `proxy.paths`, never for one the gateway answers or forwards. */
 export type NextFunction = (err?: unknown) => void;
 
 /** The events a gateway emits. */
@@ -30,6 +36,12 @@ export interface GatewayEvents {
   status: [change: StatusChange];
   /** The private metrics listener is up (library mode with `metrics.listen` set, and `serve`). */
   metricsListening: [address: HostPort];
+  /**
+   * Library mode: the private metrics listener could not start (a `ConfigError` naming
+   * `metrics.listen` when the address is in use, not permitted or not local). The gateway
+   * keeps serving without it. Also `metricsListener()` rejects with the same error.
+   */
+  metricsError: [error: Error];
   /** `close()` finished. */
   close: [];
 }
@@ -46,15 +58,25 @@ export interface Gateway {
   readonly metricsHandler: MetricsHandler;
   /** The prom-client registry holding the gateway's metrics. */
   readonly registry: Registry;
+  /**
+   * The private metrics listener's address once it is up; undefined when `metrics.listen`
+   * is not set. Rejects with the error of a listener that could not start (see the
+   * `metricsError` event), so `await gateway.metricsListener()` at start-up fails loudly.
+   */
+  metricsListener(): Promise<HostPort | undefined>;
   /** The upstream's health as the gateway reports it: status, reason and since when. */
   readonly health: HealthState;
   /** The discovery document as currently published. */
   readonly document: DiscoveryDocument;
   /** The resolved configuration (defaults filled in). */
   readonly config: ResolvedConfig;
-  /** True once shutdown has begun: discovery and health answer 503. */
+  /** True once shutdown has begun: discovery, health and `/readyz` answer 503. `health` stays the upstream's verdict. */
   readonly shuttingDown: boolean;
-  /** Marks the gateway as shutting down without closing anything yet (the drain phase). */
+  /**
+   * Marks the gateway as shutting down without closing anything yet (the drain phase):
+   * discovery, health and `/readyz` answer 503; proxied traffic keeps flowing, fail-fast
+   * included, and the upstream's verdict, `upstream_status` and `status` events are untouched.
+   */
   beginShutdown(): void;
   /** Stops probes, ends tunnels (1001), closes the metrics listener and frees timers. Idempotent. */
   close(): Promise<void>;
@@ -65,6 +87,7 @@ export interface Gateway {
 
 /** Internal construction options: what `startServer` passes besides the user's configuration. */
 export interface GatewayInternals {
+  /** Where to log. @default a logger that writes nothing (a library is quiet unless given one) */
   readonly logger?: Logger | undefined;
   /** A prom-client registry of the user's (default: a new one; never the global registry). */
   readonly registry?: Registry | undefined;
@@ -86,6 +109,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly discovery: DiscoveryEndpoint;
   readonly tracker: HealthTracker;
   readonly healthEndpoint: HealthEndpoint;
+  /** What `/v1/health` answers: the upstream's verdict, or "shutting down" once the drain began. */
+  private readonly published: PublishedHealth;
   readonly metrics: GatewayMetrics;
   readonly metricsHandler: MetricsHandler;
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
@@ -97,7 +122,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   constructor(loaded: LoadedConfig, internals: GatewayInternals = {}) {
     super();
     const config = (this.config = loaded.config);
-    this.logger = internals.logger ?? createLogger(config.logLevel);
+    this.logger = internals.logger ?? SILENT_LOGGER;
 
     this.metrics = new GatewayMetrics({
       ...(internals.registry && { registry: internals.registry }),
@@ -116,7 +141,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     });
     this.tracker.on('status', (change) => this.statusChanged(change));
     this.metrics.setUpstreamStatus(this.tracker.status);
-    this.healthEndpoint = new HealthEndpoint(this.tracker, { version: config.health.version });
+    this.published = new PublishedHealth(this.tracker);
+    this.healthEndpoint = new HealthEndpoint(this.published, { version: config.health.version });
 
     this.discovery = new DiscoveryEndpoint(
       config.discovery.document,
@@ -141,13 +167,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   }
 
   /** Routes one request: discovery and health are answered here, everything else goes upstream. */
-  handle(req: IncomingMessage, res: ServerResponse, _next?: NextFunction): void {
+  handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     // Draining: every answer closes its connection, so keep-alive clients reconnect (to a
     // peer, once this listener stops accepting) instead of racing the final idle close.
     if (this.shutdownStarted) res.shouldKeepAlive = false;
-    const url = req.url ?? '/';
+    const url = requestTarget(req);
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
+    if (!this.proxy.forwards(url)) return next ? next() : this.notForwarded(req, res, url);
     this.proxy.web(req, res);
   }
 
@@ -163,7 +190,11 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     return { ready: true };
   }
 
-  /** Starts the private metrics listener if `metrics.listen` is set; resolves to undefined otherwise. */
+  /**
+   * Starts the private metrics listener if `metrics.listen` is set (once; later calls get the
+   * same promise); resolves to undefined otherwise. A failure to listen rejects with a
+   * `ConfigError` naming `metrics.listen`.
+   */
   startMetricsListener(): Promise<MetricsListener | undefined> {
     const address = this.config.metrics.listen;
     this.metricsListener ??=
@@ -174,12 +205,17 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
             port: address.port,
             registry: this.metrics.registry,
             isReady: () => this.readiness(),
-          }).then((listener) => {
-            const bound = { host: address.host, port: listener.port };
-            this.logger.info({ event: 'metrics_listening', ...bound }, 'metrics listener up');
-            this.emit('metricsListening', bound);
-            return listener;
-          });
+          }).then(
+            (listener) => {
+              const bound = { host: address.host, port: listener.port };
+              this.logger.info({ event: 'metrics_listening', ...bound }, 'metrics listener up');
+              this.emit('metricsListening', bound);
+              return listener;
+            },
+            (err: unknown) => {
+              throw listenError(err, 'metrics.listen', address);
+            },
+          );
     return this.metricsListener;
   }
 
@@ -189,11 +225,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.metrics.setCertificateExpiry(material.notAfterMs / 1000);
   }
 
-  /** Shutting-down: health and discovery answer 503 at once; traffic still flows. */
+  /**
+   * Shutting-down: health, discovery and `/readyz` answer 503 at once; traffic still flows,
+   * fail-fast included (the upstream is not unhealthy because the gateway restarts).
+   */
   beginShutdown(): void {
     if (this.shutdownStarted) return;
     this.shutdownStarted = true;
-    this.tracker.beginShutdown();
+    this.published.beginShutdown();
     this.logger.info({ event: 'shutdown' }, 'shutting down: discovery and health now answer 503');
   }
 
@@ -216,11 +255,18 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.metrics.observeRequest(req.method, route, res.statusCode, (performance.now() - start) / 1000);
   }
 
+  /** A path outside `proxy.paths` with no app to hand it to (`serve`, `http.createServer(gateway)`): 404. */
+  private notForwarded(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const start = performance.now();
+    const method = req.method ?? 'GET';
+    writeError(res, 'notFound', undefined, method === 'HEAD');
+    this.metrics.observeRequest(method, routeOf(method, pathOf(url)), res.statusCode, (performance.now() - start) / 1000);
+  }
+
   private statusChanged(change: StatusChange): void {
     this.metrics.setUpstreamStatus(change.status);
     this.metrics.stateTransition(change.previous, change.status);
-    // Going unhealthy because we are shutting down is expected, not an alarm.
-    const level = change.status === 'healthy' || this.shutdownStarted ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
+    const level = change.status === 'healthy' ? 'info' : change.status === 'degraded' ? 'warn' : 'error';
     this.logger[level]({ event: 'upstream_status', status: change.status, previous: change.previous, reason: change.reason }, `upstream ${change.status}`);
     this.emit('status', change);
   }
@@ -243,6 +289,13 @@ export function wrapGateway(core: GatewayCore): Gateway {
     upgrade: { value: (req: IncomingMessage, socket: Duplex, head: Buffer) => core.upgrade(req, socket, head) },
     metricsHandler: { value: core.metricsHandler },
     registry: { value: core.metrics.registry },
+    metricsListener: {
+      value: async (): Promise<HostPort | undefined> => {
+        const listener = await core.startMetricsListener();
+        const address = core.config.metrics.listen;
+        return listener && address !== false ? { host: address.host, port: listener.port } : undefined;
+      },
+    },
     health: { get: () => core.tracker.current },
     document: { get: () => core.discovery.document },
     config: { value: core.config },
@@ -259,16 +312,20 @@ export function wrapGateway(core: GatewayCore): Gateway {
 /**
  * Creates a gateway to mount in an existing app (`app.use(gateway)`). Validates the
  * options once and throws `ConfigError` listing every problem. Probing starts at once;
- * the metrics listener opens only when `metrics.listen` is set.
+ * the metrics listener opens only when `metrics.listen` is set (its failure: the
+ * `metricsError` event and `metricsListener()`). Logs nothing unless given a `logger`.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
   const { logger, registry, ...rest } = options;
-  const core = new GatewayCore(resolveConfig(rest, 'library'), { logger, registry });
+  const core = new GatewayCore(resolveConfig(rest, 'library'), { logger: logger && adoptLogger(logger), registry });
+  // A listener that cannot start must reach the caller, not only a log line nobody may read.
   core.startMetricsListener().catch((err: unknown) => {
-    core.logger.error({ event: 'metrics_listen_failed', err: (err as Error).message }, 'metrics listener could not start');
+    const error = err instanceof Error ? err : new Error(String(err));
+    core.logger.error({ event: 'metrics_listen_failed', err: error.message }, 'metrics listener could not start');
+    core.emit('metricsError', error);
   });
   return wrapGateway(core);
 }

@@ -1,11 +1,33 @@
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 
 /** pino's levels, `silent` included. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** One level method, called pino's way: the structured fields first, then the message. */
+export type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
+
 /**
- * The gateway's JSON-lines logger. Request logs carry route templates only, and
- * `authorization` / `cookie` are redacted wherever they appear (privacy: a path segment or a token is a secret).
+ * What a library user passes as `logger`: a pino logger, or any object with the level
+ * methods the gateway calls (`error`, `warn`, `info`, `debug`) taking pino's arguments.
+ * With `isLevelEnabled` (pino has it), lines below the level are not even built.
+ */
+export interface GatewayLogger {
+  error: LogMethod;
+  warn: LogMethod;
+  info: LogMethod;
+  debug: LogMethod;
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** The logger inner modules take: a {@link GatewayLogger} that always says which levels are on. */
+export interface Logger extends GatewayLogger {
+  isLevelEnabled(level: LogLevel): boolean;
+}
+
+/**
+ * The gateway's JSON-lines logger (what `serve` writes to stdout). Request logs carry route
+ * templates only, and `authorization` / `cookie` are redacted wherever they appear
+ * (privacy: a path segment or a token is a secret).
  */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
@@ -16,4 +38,25 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   return destination ? pino(options, destination) : pino(options);
 }
 
-export type { Logger };
+function quiet(): void {}
+
+/** A library is quiet unless given a logger: this one writes nothing and builds no line. */
+export const SILENT_LOGGER: Logger = {
+  error: quiet,
+  warn: quiet,
+  info: quiet,
+  debug: quiet,
+  isLevelEnabled: () => false,
+};
+
+/** A user's logger as the inner modules take it: one without `isLevelEnabled` gets every line and decides itself. */
+export function adoptLogger(given: GatewayLogger): Logger {
+  if (typeof given.isLevelEnabled === 'function') return given as Logger;
+  return {
+    error: (fields, message) => given.error(fields, message),
+    warn: (fields, message) => given.warn(fields, message),
+    info: (fields, message) => given.info(fields, message),
+    debug: (fields, message) => given.debug(fields, message),
+    isLevelEnabled: () => true,
+  };
+}

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { DiscoveryDocument, Gateway, GatewayOptions, StatusChange } from '../src';
+import pino from 'pino';
+import type { DiscoveryDocument, Gateway, GatewayLogger, GatewayOptions, HostPort, StatusChange } from '../src';
 
 const root = join(__dirname, '..');
 
@@ -24,15 +25,21 @@ describe('the package as users load it (built dist/, by its own name)', () => {
       upstream: 'http://127.0.0.1:8008',
       discovery: { document: { server_name: 'chat.example.com', websocket: { enabled: true } } },
       health: { probe: { intervalMs: 1000 } },
-      proxy: { failFast: true, maxBodyBytes: null },
+      proxy: { failFast: true, maxBodyBytes: null, paths: ['/v1/', '/federation/'], parsedBody: 'reserialize', trustedProxies: ['10.0.0.0/8'] },
       metrics: { listen: false },
+      // pino as it is, or any object with its level methods.
+      logger: pino({ level: 'silent' }),
     };
+    const consoleLike: GatewayLogger = { error: console.error, warn: console.warn, info: console.info, debug: console.debug };
     const onStatus = (change: StatusChange): string => `${change.previous} → ${change.status}: ${change.reason}`;
-    const useGateway = (g: Gateway): DiscoveryDocument => {
+    const useGateway = async (g: Gateway): Promise<DiscoveryDocument> => {
       g.on('status', onStatus);
-      return g.document;
+      g.on('metricsError', (err: Error) => err.message);
+      const metrics: HostPort | undefined = await g.metricsListener();
+      return { ...g.document, metricsPort: metrics?.port };
     };
     expect(typeof useGateway).toBe('function');
+    expect(typeof consoleLike.debug).toBe('function');
     expect(options.discovery.document.server_name).toBe('chat.example.com');
   });
 });

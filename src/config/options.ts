@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import type { LogLevel } from '../logger';
+import type { GatewayLogger, LogLevel } from '../logger';
 import type { Registry } from 'prom-client';
 import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
 
@@ -76,6 +75,30 @@ export interface GatewayOptions {
     failFast?: boolean;
     /** Request body cap; `null` derives it from `max_message_size`. @default null */
     maxBodyBytes?: number | null;
+    /**
+     * A body an earlier middleware (a body parser) has already read, when its raw bytes are
+     * not at hand (`req.rawBody`, or `req.body` as a Buffer or string, are forwarded byte for
+     * byte): `reject` answers 500 `BODY_ALREADY_READ` without contacting the upstream and
+     * logs once how to fix the app; `reserialize` re-encodes a parsed JSON or URL-encoded
+     * body per its `Content-Type` (equivalent, not identical bytes).
+     * @default "reject"
+     */
+    parsedBody?: ParsedBodyMode;
+    /**
+     * The path prefixes the gateway forwards, whole segments (`"/v1/"` covers `/v1` and
+     * `/v1/…`); any other path goes to `next()` in library mode (404 without one, and in
+     * `serve`), and an upgrade outside them gets 400. Discovery and health are always
+     * answered. Lets an app mount the gateway first, its own routes and parsers behind it.
+     * @default ["/"]
+     */
+    paths?: string[];
+    /**
+     * Hops in front of the gateway (addresses or CIDRs, IPv4 and IPv6) whose
+     * `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Request-Id` are kept; from any other
+     * peer they are set from the connection. `X-Forwarded-For` is always appended to.
+     * @default []
+     */
+    trustedProxies?: string[];
   };
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
@@ -83,13 +106,23 @@ export interface GatewayOptions {
     /** Then give in-flight requests up to this long. @default 30000 */
     timeoutMs?: number;
   };
-  /** @default "info" */
+  /**
+   * The level of the JSON lines `serve` (and `startServer()` without a `logger`) writes to
+   * stdout. Library mode writes nothing unless given a `logger`, whose own level applies.
+   * @default "info"
+   */
   logLevel?: LogLevel;
-  /** Library only: a pino logger to log through (default: a new one at `logLevel`). */
-  logger?: Logger;
+  /**
+   * Library only: where the gateway logs (pino, or any object with its level methods).
+   * Without one, `createGateway()` logs nothing at all.
+   */
+  logger?: GatewayLogger;
   /** Library only: a prom-client registry to register the gateway's metrics in. */
   registry?: Registry;
 }
+
+/** What the gateway does with a request body a middleware before it has already parsed. */
+export type ParsedBodyMode = 'reject' | 'reserialize';
 
 /** A parsed listen address. */
 export interface HostPort {
@@ -110,7 +143,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { documentNearMisses } from '../protocol/document';
 import { PACKAGE_VERSION } from '../version';
 import { DEFAULTS, defaultMaxBodyBytes } from './defaults';
 import { parseListenAddress } from './listen-address';
@@ -52,6 +53,12 @@ export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
     });
   }
   const rawDocument = isRecord(input) && isRecord(input.discovery) && isRecord(input.discovery.document) ? input.discovery.document : {};
+  for (const miss of documentNearMisses(rawDocument)) {
+    problems.push({
+      path: `discovery.document.${miss.path.join('.')}`,
+      message: `not a protocol field: did you mean "${miss.resembles}"? (a misspelt field would be published as an extra one and leave the default of "${miss.resembles}" in force)`,
+    });
+  }
   if (mode === 'library' && !certPath && rawDocument.certificate_fingerprint === undefined) {
     problems.push({
       path: 'discovery.document.certificate_fingerprint',
@@ -76,6 +83,9 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       timeoutMs: p.proxy.timeoutMs,
       failFast: p.proxy.failFast,
       maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
+      parsedBody: p.proxy.parsedBody,
+      paths: p.proxy.paths,
+      trustedProxies: p.proxy.trustedProxies,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { configuredDocumentSchema } from '../protocol/document';
 import { DEFAULTS } from './defaults';
@@ -33,6 +34,40 @@ const upstreamUrl = z.string({ error: 'expected an http(s) URL such as "http://1
     ctx.addIssue({ code: 'custom', message: 'expected no credentials in the URL' });
   }
 });
+
+/**
+ * A `proxy.paths` entry: a path prefix as it reads once decoded, so that it means the same
+ * whichever way a request spells its path.
+ */
+const pathPrefix = z.string({ error: 'expected a path prefix such as "/v1/"' }).superRefine((value, ctx) => {
+  const problem = pathPrefixProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function pathPrefixProblem(value: string): string | undefined {
+  if (!value.startsWith('/')) return 'expected a path prefix starting with "/", such as "/v1/"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f?#%\\]/.test(value)) return 'expected a decoded path prefix: no spaces, control characters, "?", "#", "%" or backslashes';
+  const segments = value.split('/').slice(1, value.endsWith('/') ? -1 : undefined);
+  if (value !== '/' && segments.some((s) => s === '' || s === '.' || s === '..')) return 'expected a path prefix without empty, "." or ".." segments';
+  return undefined;
+}
+
+/** A `proxy.trustedProxies` entry: an IPv4 or IPv6 address, or a CIDR block of either. */
+const proxyAddress = z.string({ error: 'expected an IP address or a CIDR such as "10.0.0.0/8"' }).superRefine((value, ctx) => {
+  const problem = proxyAddressProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function proxyAddressProblem(value: string): string | undefined {
+  const [address = '', prefix, extra] = value.split('/');
+  // A zone id (fe80::1%eth0) names an interface of this host, not a peer.
+  const family = extra !== undefined || address.includes('%') ? 0 : isIP(address);
+  if (family === 0) return 'expected an IPv4 or IPv6 address, or a CIDR such as "10.0.0.0/8" or "fd00::/8"';
+  const max = family === 6 ? 128 : 32;
+  if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max)) return `expected a prefix length from 0 to ${max} after "/"`;
+  return undefined;
+}
 
 const filePath = z.string({ error: 'expected a file path' }).min(1, 'expected a file path');
 
@@ -94,8 +129,13 @@ export const configSchema = z.strictObject({
       timeoutMs: positiveInt.default(DEFAULTS.proxy.timeoutMs),
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
+      parsedBody: z
+        .enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' })
+        .default(DEFAULTS.proxy.parsedBody),
+      paths: z.array(pathPrefix, { error: 'expected a list of path prefixes such as ["/v1/", "/federation/"]' }).default(() => [...DEFAULTS.proxy.paths]),
+      trustedProxies: z.array(proxyAddress, { error: 'expected a list of addresses or CIDRs such as ["10.0.0.0/8"]' }).default(() => []),
     })
-    .default({ ...DEFAULTS.proxy }),
+    .default({ ...DEFAULTS.proxy, paths: [...DEFAULTS.proxy.paths], trustedProxies: [] }),
   shutdown: z
     .strictObject({
       drainDelayMs: nonNegativeInt.default(DEFAULTS.shutdown.drainDelayMs),

@@ -1,7 +1,7 @@
 import type { PassiveVerdict } from './passive-window';
 import type { ProbeVerdict } from './probe';
 import { DEGRADED, HEALTHY, UNHEALTHY, type HealthStatus } from '../protocol/health';
-import { REASON_SHUTTING_DOWN, REASON_STARTING, type HealthState, type StatusChange } from './states';
+import { REASON_STARTING, type HealthState, type StatusChange } from './states';
 
 /** The probe thresholds the state machine applies (`health.probe` in the configuration). */
 export interface Thresholds {
@@ -21,7 +21,7 @@ export interface Thresholds {
 type Phase = 'starting' | 'up' | 'down';
 
 /**
- * The health verdict as pure logic: probe results, the passive verdict and shutdown go in,
+ * The health verdict as pure logic: probe results and the passive verdict go in,
  * the current `{status, reason, since}` comes out. No timers, no I/O; time comes from the
  * injected `now()` and is only used to stamp `since` and `at`.
  *
@@ -51,8 +51,6 @@ type Phase = 'starting' | 'up' | 'down';
  *    saw a run of connection failures counts as the whole threshold: the traffic's
  *    failures and the probe are independent evidence, so a dead upstream turns
  *    `unhealthy` within one probe timeout instead of `unhealthyThreshold` intervals.
- * 6. **Shutting down.** `unhealthy`, "shutting down", for good: probe results and passive
- *    verdicts are still taken in (the counters stay true) but no longer change the status.
  *
  * Every input returns a {@link StatusChange} when, and only when, the *status* changed, so a
  * caller that emits what it gets back emits exactly once per change. A change of reason
@@ -66,7 +64,6 @@ export class HealthStateMachine {
   /** Reason of the last successful probe when the upstream itself said `degraded`. */
   private upstreamDegradedReason: string | undefined;
   private passiveReason: string | undefined;
-  private shuttingDown = false;
   /** The current run of failures was confirmed by a traffic-triggered probe (rule 3a). */
   private confirmedByTraffic = false;
   private state: HealthState;
@@ -126,12 +123,6 @@ export class HealthStateMachine {
     return this.update();
   }
 
-  /** Shutdown has begun (rule 6). Idempotent. */
-  beginShutdown(): StatusChange | undefined {
-    this.shuttingDown = true;
-    return this.update();
-  }
-
   /** Recomputes the verdict; returns the change when the status moved. */
   private update(): StatusChange | undefined {
     const [status, reason] = this.verdict();
@@ -146,7 +137,6 @@ export class HealthStateMachine {
   }
 
   private verdict(): [HealthStatus, string] {
-    if (this.shuttingDown) return [UNHEALTHY, REASON_SHUTTING_DOWN];
     const { unhealthyThreshold, healthyThreshold } = this.thresholds;
     switch (this.phase) {
       case 'starting':

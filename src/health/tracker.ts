@@ -47,8 +47,9 @@ export interface HealthTrackerEvents {
  * status. Logging is the listener's business (one line per event); probe hits are never
  * logged here.
  *
- * Lifecycle: construct, subscribe, `start()` (first probe at once), `beginShutdown()` when
- * draining starts, `stop()` to free the timer and abort a probe in flight.
+ * Lifecycle: construct, subscribe, `start()` (first probe at once), `stop()` to free the
+ * timer and abort a probe in flight. The gateway's own shutdown is no business of the
+ * tracker's: it judges the upstream only.
  *
  * The passive verdict is re-evaluated after every recorded request (an O(1) check; the
  * reason text is built only when the verdict flips) and at every probe result, which
@@ -150,11 +151,6 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
    */
   recordUpgradeFailure(kind: 'connection' | 'response' = 'connection'): void {
     this.recordRequest({ upstreamFailure: true, connectionFailure: kind === 'connection' });
-  }
-
-  /** Shutdown has begun: `unhealthy`, "shutting down", for good. Emits once. */
-  beginShutdown(): void {
-    this.emitChange(this.machine.beginShutdown());
   }
 
   /** Stops probing (timer cleared, probe in flight aborted) and recording. Idempotent. */

@@ -34,6 +34,10 @@ export const FAILURES = {
   headersTooLarge: { status: 431, error: 'HEADERS_TOO_LARGE', message: 'Request header fields too large' },
   /** The gateway failed to produce an answer of its own (a metrics collector threw). */
   internal: { status: 500, error: 'INTERNAL_ERROR', message: 'The gateway could not produce this answer', retryAfter: 5 },
+  /** A middleware of the host app read the request body before the gateway, and its bytes are not at hand: not forwarded short. */
+  bodyAlreadyRead: { status: 500, error: 'BODY_ALREADY_READ', message: 'The request body was read before it reached the gateway and cannot be forwarded' },
+  /** A WebSocket upgrade on a path outside `proxy.paths`: not tunnelled. */
+  upgradeNotForwarded: { status: 400, error: 'UNSUPPORTED_UPGRADE', message: 'WebSocket upgrades are not accepted on this path' },
 } as const satisfies Record<string, Failure>;
 
 /** One row of the failure table. */

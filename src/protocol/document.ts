@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
+import { nearMissOf } from './near-miss';
 
 /**
  * The discovery document served at `/.well-known/cryptid`
@@ -133,6 +134,48 @@ export const configuredDocumentSchema = z.looseObject({
   message_limits: messageLimitsWithDefaults.default(() => ({ ...md })),
   certificate_fingerprint: fingerprintField.optional(),
 });
+
+/** The fields the protocol defines, at the top of the document and inside its two limit objects. */
+export const DOCUMENT_FIELDS = {
+  document: Object.keys(configuredDocumentSchema.shape),
+  rate_limits: ['federated_messages_per_minute', 'announcements_per_hour'],
+  message_limits: ['max_message_size', 'max_retention_days'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A key of a configured document that looks like a misspelt protocol field. */
+export interface NearMiss {
+  /** Where the key is, relative to the document: `["federation_enable"]`, `["message_limits", "max_mesage_size"]`. */
+  readonly path: readonly string[];
+  /** The protocol field it resembles. */
+  readonly resembles: string;
+}
+
+/**
+ * Every key of a configured document (raw input, before defaults) that is a near miss of a
+ * protocol field. Extra fields are published as given, so a typo would otherwise leave the
+ * default in force (`federation_enable: false` keeps federation on and its guard off). Pure.
+ */
+export function documentNearMisses(raw: unknown): NearMiss[] {
+  const found: NearMiss[] = [];
+  if (!isPlainObject(raw)) return found;
+  for (const key of Object.keys(raw)) {
+    const resembles = nearMissOf(key, DOCUMENT_FIELDS.document);
+    if (resembles !== undefined) found.push({ path: [key], resembles });
+  }
+  for (const block of ['rate_limits', 'message_limits'] as const) {
+    const limits = raw[block];
+    if (!isPlainObject(limits)) continue;
+    for (const key of Object.keys(limits)) {
+      const resembles = nearMissOf(key, DOCUMENT_FIELDS[block]);
+      if (resembles !== undefined) found.push({ path: [block, key], resembles });
+    }
+  }
+  return found;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** The configured document before the fingerprint is known. */
 export type DocumentTemplate = Omit<DiscoveryDocument, 'certificate_fingerprint'> & { certificate_fingerprint?: string };

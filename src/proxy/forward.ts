@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeError } from '../http/json-error';
+import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
@@ -11,6 +12,10 @@ import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
+import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf } from './parsed-body';
+import type { ParsedBodyMode } from '../config/options';
+import { requestIdOf } from './request-id';
+import { keepTrustedForwarded } from './trusted-proxies';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -19,6 +24,13 @@ export interface ForwarderOptions extends ProxyRules {
   readonly upstream: HttpUpstream;
   /** `proxy.maxBodyBytes`. */
   readonly maxBodyBytes: number;
+  /** `proxy.parsedBody`: what to do with a body a middleware already parsed. */
+  readonly parsedBody: ParsedBodyMode;
+}
+
+/** The per-forwarder state every exchange shares. */
+interface Shared extends ForwarderOptions {
+  readonly bodyAlreadyRead: BodyAlreadyReadNotice;
 }
 
 /** The 413 tells the client the connection ends: the rest of its body will not be read. */
@@ -34,8 +46,9 @@ const NO_HEADERS: OutgoingHttpHeaders = Object.freeze({});
  * `requestFinished` report.
  */
 export function createForwarder(options: ForwarderOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const shared: Shared = { ...options, bodyAlreadyRead: new BodyAlreadyReadNotice(options.logger) };
   return function forward(req, res) {
-    new Exchange(options, req, res).start();
+    new Exchange(shared, req, res).start();
   };
 }
 
@@ -47,7 +60,13 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
 class Exchange implements HttpCall, BodyCounterEvents {
   private readonly started = performance.now();
   private readonly method: string;
+  /** The request target as the client sent it (a mount path included), forwarded unchanged. */
+  readonly target: string;
   private readonly path: string;
+  /** Sent upstream as `X-Request-Id` and named in every log line about this request. */
+  private readonly requestId: string;
+  /** The peer is a trusted hop: its forwarded headers and request id are kept. */
+  private readonly trusted: boolean;
   private rejected: Rejection | null = null;
   private failure: NetworkFailure | null = null;
   private upstreamLatencyMs: number | null = null;
@@ -61,12 +80,15 @@ class Exchange implements HttpCall, BodyCounterEvents {
   body: Readable | null = null;
 
   constructor(
-    private readonly options: ForwarderOptions,
+    private readonly options: Shared,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
     this.method = req.method ?? 'GET';
-    this.path = pathOf(req.url);
+    this.target = requestTarget(req);
+    this.path = pathOf(this.target);
+    this.trusted = options.trustedProxies.trusts(req);
+    this.requestId = requestIdOf(req.headers, this.trusted);
   }
 
   start(): void {
@@ -76,13 +98,27 @@ class Exchange implements HttpCall, BodyCounterEvents {
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);
+    // A body parser of the host app got there first: forward what it left, or refuse, never a short body.
+    const held = bodyAlreadyRead(req) ? heldBody(req, options.parsedBody) : null;
+    if (held === undefined) return this.bodyLost();
+    if (held !== null && held.bytes.length > options.maxBodyBytes) return this.reject('tooLarge', 'tooLarge');
 
     // "No response headers within timeoutMs", counted from the last byte of progress: a
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
-    this.body = this.requestBody();
-    this.headers = forwardRequestHeaders(req.headers, clientInfo(req));
+    this.body = held === null ? this.requestBody() : heldBodyStream(held);
+    const headers = (this.headers = forwardRequestHeaders(req.headers, clientInfo(req)));
+    if (this.trusted) keepTrustedForwarded(headers, req.headers);
+    headers['x-request-id'] = this.requestId;
+    if (held !== null) frameHeldBody(headers, held);
     options.upstream.forward(req, res, this);
+  }
+
+  /** The body was read before the gateway and is not at hand: 500, logged once with the fix. */
+  private bodyLost(): void {
+    const { method, path } = this;
+    this.options.bodyAlreadyRead.tell({ method, route: routeOf(method, path), requestId: this.requestId, contentType: mediaTypeOf(this.req.headers['content-type']) });
+    this.reject('bodyAlreadyRead', 'bodyAlreadyRead');
   }
 
   /**
@@ -114,10 +150,10 @@ class Exchange implements HttpCall, BodyCounterEvents {
     if (!res.writableFinished) this.upstreamReq?.destroy();
     const status = res.headersSent ? res.statusCode : 0;
     const durationMs = performance.now() - this.started;
-    const { method, path, upstreamLatencyMs, failure, rejected } = this;
+    const { method, path, upstreamLatencyMs, failure, rejected, requestId } = this;
     options.observer.requestFinished({ method, path, status, upstreamLatencyMs, durationMs, failure, rejected, clientAborted });
     if (options.logger.isLevelEnabled('debug')) {
-      options.logger.debug({ event: 'request', method, route: routeOf(method, path), status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
+      options.logger.debug({ event: 'request', requestId, method, route: routeOf(method, path), status, durationMs: Math.round(durationMs), clientAborted }, 'proxied request');
     }
   }
 
@@ -192,7 +228,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
     const failure = classifyUpstreamError(err);
     this.failure = failure;
     this.options.logger.warn(
-      { event: 'upstream_error', method: this.method, route: routeOf(this.method, this.path), failure, code: (err as { code?: unknown }).code },
+      { event: 'upstream_error', requestId: this.requestId, method: this.method, route: routeOf(this.method, this.path), failure, code: (err as { code?: unknown }).code },
       'upstream request failed',
     );
     this.answer(failureKindOf(failure));

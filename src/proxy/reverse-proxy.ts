@@ -2,7 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
+import { pathOf } from './client-info';
 import { createForwarder } from './forward';
+import { PathFilter } from './path-filter';
+import { TrustedProxies } from './trusted-proxies';
 import type { PoolStats } from '../net/pool-stats';
 import { createHttpUpstream, type HttpUpstream } from './http-upstream';
 import { NOOP_OBSERVER, type ProxyObserver } from './observer';
@@ -27,12 +30,14 @@ export class ReverseProxy {
   private readonly http: HttpUpstream;
   private readonly websockets: WebSocketProxy;
   private isClosed = false;
+  private readonly paths: PathFilter;
   private closing: Promise<void> | undefined;
   /** Forwards one HTTP request (node:http signature). */
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
     this.http = createHttpUpstream(config.upstream);
+    this.paths = new PathFilter(config.proxy.paths);
     const shared = {
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
       logger: hooks.logger,
@@ -41,10 +46,17 @@ export class ReverseProxy {
       // `DocumentTemplate` is an Omit over an index signature, so the field reads as unknown.
       federationEnabled: config.discovery.document.federation_enabled !== false,
       upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
+      paths: this.paths,
+      trustedProxies: new TrustedProxies(config.proxy.trustedProxies),
       closed: () => this.isClosed,
     };
-    this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes });
+    this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes, parsedBody: config.proxy.parsedBody });
     this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream) });
+  }
+
+  /** True when `proxy.paths` has the request target (path and query) forwarded; the default says yes without looking. */
+  forwards(target: string): boolean {
+    return this.paths.everything || this.paths.forwards(pathOf(target));
   }
 
   /** Tunnels an upgrade (node:http 'upgrade' signature). */

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { errors, type Dispatcher, type Pool } from 'undici';
+import { flusherOf } from './flush';
 import { foldRawHeaders } from './fold-headers';
 import type { ErrorSide, HttpCall, UpstreamRequest, UpstreamResponse } from './http-upstream';
 
@@ -42,7 +43,9 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
     private readonly req: Tagged<IncomingMessage>,
     private readonly res: ServerResponse,
     private readonly call: HttpCall,
-  ) {}
+  ) {
+    this.flush = flusherOf(res);
+  }
 
   dispatch(pool: Pool): void {
     const { req, call } = this;
@@ -65,7 +68,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }
-    const url = req.url ?? '/';
+    const url = call.target;
     const options: Dispatcher.DispatchOptions = {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       // The raw request target, never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
@@ -130,10 +133,14 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
   }
 
   private resume: (() => void) | null = null;
+  /** A compression middleware's flush, or null (see `flush.ts`). */
+  private readonly flush: (() => void) | null;
 
   onData(chunk: Buffer): boolean {
     const { res } = this;
-    if (res.write(chunk)) return true;
+    const more = res.write(chunk);
+    if (this.flush !== null) this.flush();
+    if (more) return true;
     // The client reads slower than the upstream sends: the upstream parser waits for 'drain'.
     res.once('drain', () => {
       if (!this.done) this.resume?.();

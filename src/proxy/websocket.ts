@@ -3,11 +3,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeSocketError } from '../http/json-error';
+import { requestTarget } from '../http/request-target';
 import { clientInfo, pathOf } from './client-info';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
 import type { ProxyRules } from './rules';
+import { requestIdOf } from './request-id';
+import { keepTrustedForwarded } from './trusted-proxies';
 import { Tunnel } from './tunnel';
 import type { WsCall, WsUpstream } from './ws-upstream';
 
@@ -51,7 +54,11 @@ export class WebSocketProxy {
       writeSocketError(socket, refusal);
       return;
     }
-    const handshake = new Handshake(options, socket, forwardUpgradeHeaders(req.headers, clientInfo(req)), (tunnel) => this.track(tunnel));
+    const trusted = options.trustedProxies.trusts(req);
+    const headers = forwardUpgradeHeaders(req.headers, clientInfo(req));
+    if (trusted) keepTrustedForwarded(headers, req.headers);
+    const requestId = (headers['x-request-id'] = requestIdOf(req.headers, trusted));
+    const handshake = new Handshake(options, socket, headers, requestId, (tunnel) => this.track(tunnel));
     options.upstream.handshake(req, socket, head, handshake);
   }
 
@@ -65,7 +72,9 @@ export class WebSocketProxy {
     const { options } = this;
     if (options.closed()) return 'unavailable';
     if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    if (federationRefused(pathOf(req.url), options.federationEnabled)) return 'federationDisabled';
+    const path = pathOf(requestTarget(req));
+    if (!options.paths.forwards(path)) return 'upgradeNotForwarded';
+    if (federationRefused(path, options.federationEnabled)) return 'federationDisabled';
     if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
     return undefined;
   }
@@ -105,6 +114,7 @@ class Handshake implements WsCall {
     private readonly options: WebSocketProxyOptions,
     private readonly socket: Duplex,
     readonly headers: OutgoingHttpHeaders,
+    private readonly requestId: string,
     private readonly opened: (tunnel: Tunnel) => void,
   ) {
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
@@ -133,7 +143,7 @@ class Handshake implements WsCall {
     headers.connection = 'close';
     upstreamRes.headers = headers as IncomingHttpHeaders;
     this.options.observer.upgradeFailed('upstreamRefusedUpgrade');
-    this.options.logger.debug({ event: 'upgrade_refused', status: upstreamRes.statusCode }, 'upstream refused the WebSocket upgrade');
+    this.options.logger.debug({ event: 'upgrade_refused', requestId: this.requestId, status: upstreamRes.statusCode }, 'upstream refused the WebSocket upgrade');
   }
 
   onUpgrade(upstreamSocket: Socket): void {
@@ -154,7 +164,7 @@ class Handshake implements WsCall {
     if (!this.settle()) return;
     const failure = classifyUpstreamError(err);
     this.options.observer.upgradeFailed(failure);
-    this.options.logger.warn({ event: 'upgrade_error', failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
+    this.options.logger.warn({ event: 'upgrade_error', requestId: this.requestId, failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
     writeSocketError(this.socket, failureKindOf(failure));
   }
 

@@ -2,11 +2,12 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { GatewayOptions, HostPort } from '../config/options';
+import type { GatewayOptions } from '../config/options';
 import { resolveConfig, type LoadedConfig } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
-import { createLogger, type Logger } from '../logger';
+import { listenError } from '../config/listen-error';
+import { adoptLogger, createLogger, type Logger } from '../logger';
 import { certificateWarnings, serverTlsOptions, type TlsMaterial } from '../tls/material';
 import { gracefulShutdown } from './shutdown';
 import { writeSocketError } from '../http/json-error';
@@ -51,7 +52,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   const { logger: givenLogger, registry, ...rest } = options;
   const loaded = resolveConfig(rest, 'serve');
-  const logger = givenLogger ?? createLogger(loaded.config.logLevel);
+  const logger = givenLogger ? adoptLogger(givenLogger) : createLogger(loaded.config.logLevel);
   return startResolved(loaded, logger, registry);
 }
 
@@ -135,9 +136,10 @@ async function listenAll(server: Server, core: GatewayCore): Promise<number | un
   try {
     return (await core.startMetricsListener())?.port;
   } catch (err) {
+    // Already a ConfigError naming metrics.listen, from the gateway.
     server.close();
     await core.close();
-    throw listenError(err, 'metrics.listen', config.metrics.listen || config.listen);
+    throw err;
   }
 }
 
@@ -160,14 +162,4 @@ function warnAbout(material: TlsMaterial, logger: Logger): void {
   for (const warning of certificateWarnings(material, Date.now())) {
     logger.warn({ event: 'tls_warning', notAfter: material.leaf.validTo }, warning);
   }
-}
-
-/** A listen failure as a configuration problem of the key that named the address. */
-function listenError(err: unknown, key: 'listen' | 'metrics.listen', address: HostPort): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  const where = `${address.host}:${address.port}`;
-  if (code === 'EADDRINUSE') return new ConfigError([{ path: key, message: `${where} is already in use` }], { cause: err });
-  if (code === 'EACCES') return new ConfigError([{ path: key, message: `no permission to listen on ${where}` }], { cause: err });
-  if (code === 'EADDRNOTAVAIL') return new ConfigError([{ path: key, message: `${address.host} is not an address of this machine` }], { cause: err });
-  return err instanceof Error ? err : new Error(String(err));
 }

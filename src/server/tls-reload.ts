@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../logger';
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material';
 
 /** Both halves of a rotation land within this long of each other. */

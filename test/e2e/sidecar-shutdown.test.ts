@@ -7,6 +7,7 @@ import { makeCert, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { untilStatus } from '../helpers/healthy-upstream';
 import { captureLog } from '../helpers/log-capture';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text';
 import { SwitchableUpstream } from '../helpers/switchable-upstream';
 
 describe('graceful shutdown of the sidecar', () => {
@@ -79,6 +80,36 @@ describe('graceful shutdown of the sidecar', () => {
     expect(done).toBe(false); // still waiting for the request in flight
     upstream.release();
     expect(await inFlight).toEqual({ status: 200, body: '{"slow":"done"}' });
+    await stopped;
+  });
+
+  it('with failFast on, still forwards during the drain delay and leaves upstream_status alone', async () => {
+    await running.close();
+    running = await startServer({
+      upstream: upstream.url,
+      listen: '127.0.0.1:0',
+      tls: { cert: cert.certPath, key: cert.keyPath },
+      metrics: { listen: '127.0.0.1:0', defaultMetrics: false },
+      discovery: { document: { server_name: 'chat.example.com' } },
+      health: { probe: { intervalMs: 60_000, timeoutMs: 1000 } },
+      proxy: { failFast: true },
+      // Long enough for the requests below to land inside it; the test waits it out at the end.
+      shutdown: { drainDelayMs: 3000, timeoutMs: 1000 },
+      logger: captureLog().logger,
+    });
+    await untilStatus(running.gateway, 'healthy');
+    const stopped = running.shutdown();
+    const metricsUrl = `http://127.0.0.1:${running.metricsPort}`;
+    expect((await testRequest(`${metricsUrl}/readyz`)).json).toEqual({ status: 'not_ready', reason: 'shutting down' });
+
+    const before = upstream.requests.length;
+    const res = await testRequest(`${running.url}/v1/messages`, { ca: cert.cert, method: 'POST', body: '{}' });
+    expect(res.status).toBe(200);
+    expect(upstream.requests.slice(before)).toEqual(['POST /v1/messages']);
+
+    const families = parsePrometheusText((await testRequest(`${metricsUrl}/metrics`)).body.toString());
+    expect(sampleValue(families, 'cryptid_gateway_upstream_status', { status: 'healthy' })).toBe(1);
+    expect(running.gateway.health.status).toBe('healthy');
     await stopped;
   });
 

@@ -38,7 +38,12 @@ describe('examples/express-mount', () => {
     expect(res.json).toMatchObject({ server_name: 'chat.example.com' });
   });
 
-  it('forwards other paths to the upstream and serves metrics where the host app mounted them', async () => {
+  it('keeps its own body parser and routes behind the gateway', async () => {
+    const res = await testRequest(`${base}/app/echo`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    expect(res.json).toEqual({ youSent: { a: 1 } });
+  });
+
+  it('forwards the listed prefixes to the upstream and serves metrics where the host app mounted them', async () => {
     expect((await testRequest(`${base}/v1/messages`, { method: 'POST', body: '{}' })).json).toEqual({ method: 'POST' });
     const metrics = await testRequest(`${base}/internal/metrics`);
     expect(metrics.status).toBe(200);

@@ -31,9 +31,9 @@ function documentedDefaults(): Map<string, string> {
   return found;
 }
 
-/** Every leaf of `DEFAULTS` as dotted key → value. */
+/** Every leaf of `DEFAULTS` as dotted key → value; a list is one value. */
 function leaves(value: unknown, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
-  if (typeof value === 'object' && value !== null) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) leaves(v, prefix ? `${prefix}.${k}` : k, out);
   } else out.set(prefix, value);
   return out;

@@ -31,7 +31,7 @@ describe('resolveConfig', () => {
     expect(config.discovery.enabled).toBe(true);
     expect(config.health.probe).toEqual(DEFAULTS.health.probe);
     expect(config.health.passive).toEqual(DEFAULTS.health.passive);
-    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536 });
+    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, parsedBody: 'reject', paths: ['/'], trustedProxies: [] });
     expect(config.shutdown).toEqual(DEFAULTS.shutdown);
     expect(config.logLevel).toBe('info');
     expect(config.discovery.document).toEqual({
@@ -107,6 +107,25 @@ describe('resolveConfig', () => {
     const problems = problemsOf(input);
     const problem = problems.find((p) => p.path === path);
     expect(problem?.message).toMatch(message);
+  });
+
+  it('lists every proxy.paths entry that is not a path prefix, with the value that came', () => {
+    const problems = problemsOf({ ...minimal, proxy: { paths: ['v1/', '/a b', '/x?y', 5, '/a/../b', '/%61/', '/ok/', '/v1'] } });
+    expect(problems.map((p) => p.path)).toEqual(['proxy.paths[0]', 'proxy.paths[1]', 'proxy.paths[2]', 'proxy.paths[3]', 'proxy.paths[4]', 'proxy.paths[5]']);
+    expect(problems[0]!.message).toBe('expected a path prefix starting with "/", such as "/v1/" (got "v1/")');
+    expect(problems[4]!.message).toContain('".." segments (got "/a/../b")');
+    expect(problemsOf({ ...minimal, proxy: { paths: '/v1/' } })[0]!.message).toContain('expected a list of path prefixes');
+    expect(resolveConfig({ ...minimal, proxy: { paths: ['/v1/', '/federation'] } }, 'library').config.proxy.paths).toEqual(['/v1/', '/federation']);
+  });
+
+  it('lists every proxy.trustedProxies entry that is not an address or CIDR, with the value that came', () => {
+    const entries = ['10.0.0.0/8', 'fd00::/8', '::1', '192.168.1.7', 'localhost', '10.0.0.0/33', '::/129', '10.0.0.1/8/8', 'fe80::1%eth0', '10.0.0.0/', 7];
+    const problems = problemsOf({ ...minimal, proxy: { trustedProxies: entries } });
+    expect(problems.map((p) => p.path)).toEqual([4, 5, 6, 7, 8, 9, 10].map((i) => `proxy.trustedProxies[${i}]`));
+    expect(problems[0]!.message).toBe('expected an IPv4 or IPv6 address, or a CIDR such as "10.0.0.0/8" or "fd00::/8" (got "localhost")');
+    expect(problems[1]!.message).toBe('expected a prefix length from 0 to 32 after "/" (got "10.0.0.0/33")');
+    expect(problems[2]!.message).toContain('from 0 to 128');
+    expect(resolveConfig({ ...minimal, proxy: { trustedProxies: entries.slice(0, 4) } }, 'library').config.proxy.trustedProxies).toEqual(entries.slice(0, 4));
   });
 
   it('rejects unknown keys at every level, naming the keys that exist', () => {

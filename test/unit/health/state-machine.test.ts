@@ -295,29 +295,6 @@ describe('HealthStateMachine', () => {
     });
   });
 
-  describe('shutting down', () => {
-    it('turns healthy into unhealthy, "shutting down", once', () => {
-      const { clock, machine } = healthy();
-      clock.t = 50_000;
-      expect(machine.beginShutdown()).toEqual({ status: UNHEALTHY, previous: HEALTHY, reason: 'shutting down', at: 50_000 });
-      expect(machine.beginShutdown()).toBeUndefined();
-    });
-
-    it('replaces the reason of an unhealthy upstream without emitting a change', () => {
-      const { machine } = unhealthy();
-      expect(machine.beginShutdown()).toBeUndefined();
-      expect(machine.current.reason).toBe('shutting down');
-    });
-
-    it('stays unhealthy whatever probes and traffic say afterwards', () => {
-      const { machine } = healthy();
-      machine.beginShutdown();
-      expect(machine.recordProbe(ok)).toBeUndefined();
-      expect(machine.setPassive(trafficFine)).toBeUndefined();
-      expect(machine.current).toMatchObject({ status: UNHEALTHY, reason: 'shutting down' });
-    });
-  });
-
   describe('events', () => {
     it('reports exactly one change per change of status over a whole outage and recovery', () => {
       const { clock, machine } = setup(3, 2);

@@ -125,21 +125,6 @@ describe('HealthTracker', () => {
     expect(s.script.calls).toBe(2);
   });
 
-  it('turns unhealthy, "shutting down", on beginShutdown and emits that once', async () => {
-    const s = setup();
-    tracker = s.tracker;
-    s.tracker.start();
-    s.script.answer({ result: 'success' });
-    await settled();
-    s.tracker.beginShutdown();
-    s.tracker.beginShutdown();
-    expect(s.changes.map((c) => `${c.previous}->${c.status}: ${c.reason}`)).toEqual([
-      'unhealthy->healthy: upstream healthy',
-      'healthy->unhealthy: shutting down',
-    ]);
-    expect(s.tracker.isUnhealthy()).toBe(true);
-  });
-
   it('aborts the probe in flight on stop, drops its result and ignores later requests', async () => {
     const s = setup();
     tracker = s.tracker;

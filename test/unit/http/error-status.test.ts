@@ -11,6 +11,8 @@ describe('failure table', () => {
     ['failFast', 503, 'SERVER_UNAVAILABLE', undefined, 5],
     ['tooLarge', 413, 'MESSAGE_TOO_LARGE', 4003, undefined],
     ['federationDisabled', 403, 'FEDERATION_DISABLED', undefined, undefined],
+    ['bodyAlreadyRead', 500, 'BODY_ALREADY_READ', undefined, undefined],
+    ['upgradeNotForwarded', 400, 'UNSUPPORTED_UPGRADE', undefined, undefined],
   ] as const)('maps %s to %i %s', (kind, status, error, code, retryAfter) => {
     const row = FAILURES[kind as FailureKind];
     expect(row.status).toBe(status);
