@@ -6,6 +6,7 @@ import { writeError } from '../http/json-error';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
+import { watchClient, type ClientBound } from './client-gone';
 import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
@@ -44,7 +45,7 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
  * upstream's `HttpCall` and the body counter's listener: the state of the request lives in
  * one object, and the upstream calls its methods instead of a set of per-request closures.
  */
-class Exchange implements HttpCall, BodyCounterEvents {
+class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private readonly started = performance.now();
   private readonly method: string;
   private readonly path: string;
@@ -57,6 +58,9 @@ class Exchange implements HttpCall, BodyCounterEvents {
   private timer: NodeJS.Timeout | undefined = undefined;
   private upstreamReq: UpstreamRequest | undefined = undefined;
   private pendingAbort: Error | undefined = undefined;
+  /** The one report has been made. */
+  private reported = false;
+  private unwatch: (() => void) | undefined = undefined;
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
 
@@ -72,6 +76,7 @@ class Exchange implements HttpCall, BodyCounterEvents {
   start(): void {
     const { options, req, res } = this;
     res.once('close', () => this.finished());
+    this.unwatch = watchClient(req.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
@@ -107,6 +112,9 @@ class Exchange implements HttpCall, BodyCounterEvents {
 
   /** The response is over (sent, failed or abandoned): one report, and the upstream request never outlives it. */
   private finished(): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.unwatch?.();
     const { res, options } = this;
     clearTimeout(this.timer);
     const clientAborted = !res.writableFinished && !this.endedByGateway;
@@ -142,6 +150,13 @@ class Exchange implements HttpCall, BodyCounterEvents {
   private abortUpstream(err: Error): void {
     if (this.upstreamReq) this.upstreamReq.destroy(err);
     else this.pendingAbort = err;
+  }
+
+  // ClientBound
+
+  /** The client connection closed: a queued pipelined response may never see its own 'close'. */
+  clientGone(): void {
+    this.finished();
   }
 
   // BodyCounterEvents
