@@ -9,6 +9,7 @@ const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
   federationDisabled: 'federation_disabled',
   failFast: 'fail_fast',
   closed: 'shutting_down',
+  badRequest: 'bad_request',
 };
 
 /** Upstream answers that mean "the upstream is in trouble" (passive signals). */

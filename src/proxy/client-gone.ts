@@ -30,7 +30,7 @@ export function watchClient(socket: Duplex, bound: ClientBound): () => void {
     const created = new Set<ClientBound>();
     set = watched[kBound] = created;
     watched.once('close', () => {
-      watched[kBound] = undefined;
+      delete watched[kBound];
       for (const each of created) each.clientGone();
       created.clear();
     });

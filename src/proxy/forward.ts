@@ -12,6 +12,7 @@ import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
+import { requestRefusal } from './request-checks';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -78,6 +79,8 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     res.once('close', () => this.finished());
     this.unwatch = watchClient(req.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
+    const refusal = requestRefusal(req, this.path);
+    if (refusal !== undefined) return this.reject(refusal.reason, refusal.kind, refusal.headers);
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);

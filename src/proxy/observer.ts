@@ -1,7 +1,13 @@
 import type { NetworkFailure } from '../net/failure';
 
 /** Why the gateway answered a request itself instead of forwarding (or finishing) it. */
-export type Rejection = 'tooLarge' | 'federationDisabled' | 'failFast' | 'closed';
+export type Rejection =
+  | 'tooLarge'
+  | 'federationDisabled'
+  | 'failFast'
+  | 'closed'
+  /** Not forwarded because it could not be forwarded faithfully (a control character in the path, a bad Host…). */
+  | 'badRequest';
 
 /** The outcome of one proxied HTTP request, reported once, when its response is over. */
 export interface RequestOutcome {

@@ -7,6 +7,7 @@ import { clientInfo, pathOf } from './client-info';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
+import { requestRefusal } from './request-checks';
 import type { ProxyRules } from './rules';
 import { Tunnel } from './tunnel';
 import type { WsCall, WsUpstream } from './ws-upstream';
@@ -65,7 +66,10 @@ export class WebSocketProxy {
     const { options } = this;
     if (options.closed()) return 'unavailable';
     if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    if (federationRefused(pathOf(req.url), options.federationEnabled)) return 'federationDisabled';
+    const path = pathOf(req.url);
+    const refusal = requestRefusal(req, path);
+    if (refusal !== undefined) return refusal.kind;
+    if (federationRefused(path, options.federationEnabled)) return 'federationDisabled';
     if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
     return undefined;
   }

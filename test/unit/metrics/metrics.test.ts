@@ -229,8 +229,9 @@ describe('GatewayMetrics', () => {
       federation_disabled: 0,
       fail_fast: 0,
       shutting_down: 2,
+      bad_request: 0,
     });
-    expect([...REJECT_REASONS].sort()).toEqual(['body_too_large', 'fail_fast', 'federation_disabled', 'shutting_down']);
+    expect([...REJECT_REASONS].sort()).toEqual(['bad_request', 'body_too_large', 'fail_fast', 'federation_disabled', 'shutting_down']);
     expect([...UPSTREAM_ERROR_REASONS].sort()).toEqual(['dns', 'other', 'protocol', 'refused', 'reset', 'timeout', 'tls', 'unreachable']);
   });
 
