@@ -10,6 +10,8 @@ const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
   failFast: 'fail_fast',
   closed: 'shutting_down',
   badRequest: 'bad_request',
+  methodNotAllowed: 'method_not_allowed',
+  notImplemented: 'not_implemented',
 };
 
 /** Upstream answers that mean "the upstream is in trouble" (passive signals). */

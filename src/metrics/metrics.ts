@@ -26,9 +26,17 @@ export const PROBE_RESULTS: readonly ProbeResultLabel[] = ['success', 'degraded'
 export const UPSTREAM_ERROR_REASONS: readonly NetworkFailure[] = NETWORK_FAILURES;
 
 /** Why the gateway answered a request itself instead of forwarding it: the `reason` label values. */
-export type RejectLabel = 'body_too_large' | 'federation_disabled' | 'fail_fast' | 'shutting_down' | 'bad_request';
+export type RejectLabel = 'body_too_large' | 'federation_disabled' | 'fail_fast' | 'shutting_down' | 'bad_request' | 'method_not_allowed' | 'not_implemented';
 /** Every `reason` label value of the rejected-requests counter. */
-export const REJECT_REASONS: readonly RejectLabel[] = ['body_too_large', 'federation_disabled', 'fail_fast', 'shutting_down', 'bad_request'];
+export const REJECT_REASONS: readonly RejectLabel[] = [
+  'body_too_large',
+  'federation_disabled',
+  'fail_fast',
+  'shutting_down',
+  'bad_request',
+  'method_not_allowed',
+  'not_implemented',
+];
 
 /** Methods of RFC 9110 §9 and PATCH (RFC 5789); any other method is labelled `OTHER`. */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;

@@ -12,7 +12,7 @@ import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
-import { requestRefusal } from './request-checks';
+import { answerServerOptions, checkRequest } from './request-checks';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -49,7 +49,8 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
 class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private readonly started = performance.now();
   private readonly method: string;
-  private readonly path: string;
+  /** The path alone, as the guards and the route label read it (the origin form of an absolute-form target). */
+  private path: string;
   private rejected: Rejection | null = null;
   private failure: NetworkFailure | null = null;
   private upstreamLatencyMs: number | null = null;
@@ -64,6 +65,7 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private unwatch: (() => void) | undefined = undefined;
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
+  target = '/';
 
   constructor(
     private readonly options: ForwarderOptions,
@@ -79,8 +81,11 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     res.once('close', () => this.finished());
     this.unwatch = watchClient(req.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
-    const refusal = requestRefusal(req, this.path);
-    if (refusal !== undefined) return this.reject(refusal.reason, refusal.kind, refusal.headers);
+    const checked = checkRequest(req);
+    if (checked.verdict === 'refuse') return this.reject(checked.refusal.reason, checked.refusal.kind, checked.refusal.headers);
+    if (checked.verdict === 'serverOptions') return answerServerOptions(res);
+    this.target = checked.target;
+    this.path = checked.path;
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);

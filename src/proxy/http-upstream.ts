@@ -23,6 +23,8 @@ export type ErrorSide = 'upstream' | 'client';
 
 /** One HTTP request handed to the upstream, with the hooks through which the caller steers it. */
 export interface HttpCall {
+  /** The request target in origin form (path and query), exactly as the upstream receives it. */
+  readonly target: string;
   /** Exactly the headers the upstream receives (already filtered; see `headers.ts`). */
   readonly headers: OutgoingHttpHeaders;
   /** The request body to send (the request itself, or a stream it is piped into); null for none. */

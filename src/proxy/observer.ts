@@ -7,7 +7,11 @@ export type Rejection =
   | 'failFast'
   | 'closed'
   /** Not forwarded because it could not be forwarded faithfully (a control character in the path, a bad Host…). */
-  | 'badRequest';
+  | 'badRequest'
+  /** CONNECT or TRACE. */
+  | 'methodNotAllowed'
+  /** A transfer coding other than `chunked`. */
+  | 'notImplemented';
 
 /** The outcome of one proxied HTTP request, reported once, when its response is over. */
 export interface RequestOutcome {

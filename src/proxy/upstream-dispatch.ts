@@ -65,11 +65,10 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }
-    const url = req.url ?? '/';
     const options: Dispatcher.DispatchOptions = {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      // The raw request target, never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
-      path: url.charCodeAt(0) === 0x2f /* "/" */ ? url : `/${url}`,
+      // The request target as received (in origin form), never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
+      path: call.target,
       headers: headers as Record<string, string | string[]>,
       body,
     };

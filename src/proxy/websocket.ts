@@ -3,11 +3,11 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeSocketError } from '../http/json-error';
-import { clientInfo, pathOf } from './client-info';
+import { clientInfo } from './client-info';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
-import { requestRefusal } from './request-checks';
+import { checkRequest } from './request-checks';
 import type { ProxyRules } from './rules';
 import { Tunnel } from './tunnel';
 import type { WsCall, WsUpstream } from './ws-upstream';
@@ -46,13 +46,13 @@ export class WebSocketProxy {
     const { options } = this;
     // A client socket error must never crash the process; 'close' does the cleanup.
     socket.on('error', ignore);
-    const refusal = this.refusal(req);
-    if (refusal !== undefined) {
+    const decided = this.decide(req);
+    if (typeof decided !== 'string') {
       options.observer.upgradeFailed('rejected');
-      writeSocketError(socket, refusal);
+      writeSocketError(socket, decided.kind, decided.headers);
       return;
     }
-    const handshake = new Handshake(options, socket, forwardUpgradeHeaders(req.headers, clientInfo(req)), (tunnel) => this.track(tunnel));
+    const handshake = new Handshake(options, socket, decided, forwardUpgradeHeaders(req.headers, clientInfo(req)), (tunnel) => this.track(tunnel));
     options.upstream.handshake(req, socket, head, handshake);
   }
 
@@ -61,17 +61,17 @@ export class WebSocketProxy {
     await Promise.all([...this.tunnels].map((tunnel) => tunnel.shutdown(GOING_AWAY, 'gateway shutting down', graceMs)));
   }
 
-  /** The answer the gateway gives itself instead of tunnelling, if any. */
-  private refusal(req: IncomingMessage): FailureKind | undefined {
+  /** The origin-form target to tunnel to, or the answer the gateway gives itself instead. */
+  private decide(req: IncomingMessage): string | { kind: FailureKind; headers?: OutgoingHttpHeaders | undefined } {
     const { options } = this;
-    if (options.closed()) return 'unavailable';
-    if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    const path = pathOf(req.url);
-    const refusal = requestRefusal(req, path);
-    if (refusal !== undefined) return refusal.kind;
-    if (federationRefused(path, options.federationEnabled)) return 'federationDisabled';
-    if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
-    return undefined;
+    if (options.closed()) return { kind: 'unavailable' };
+    // CONNECT (handed here by the sidecar) gets its 405 before being judged as a handshake.
+    const checked = checkRequest(req);
+    if (checked.verdict === 'refuse') return checked.refusal;
+    if (checked.verdict !== 'forward' || !isWebSocketHandshake(req)) return { kind: 'badUpgrade' };
+    if (federationRefused(checked.path, options.federationEnabled)) return { kind: 'federationDisabled' };
+    if (options.failFast && options.upstreamUnhealthy()) return { kind: 'failFast' };
+    return checked.target;
   }
 
   private track(tunnel: Tunnel): void {
@@ -108,6 +108,7 @@ class Handshake implements WsCall {
   constructor(
     private readonly options: WebSocketProxyOptions,
     private readonly socket: Duplex,
+    readonly target: string,
     readonly headers: OutgoingHttpHeaders,
     private readonly opened: (tunnel: Tunnel) => void,
   ) {

@@ -115,6 +115,8 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
 function createHttpsFront(core: GatewayCore, material: TlsMaterial): Server {
   const server = createServer(serverTlsOptions(material), (req, res) => core.handle(req, res));
   server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
+  // Node would close a CONNECT socket without a word; the gateway's checks answer it 405.
+  server.on('connect', (req, socket, head) => core.upgrade(req, socket, head));
   // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
   // Malformed or too slow requests get a status that says why (never the parser's text).

@@ -11,6 +11,9 @@ describe('failure table', () => {
     ['failFast', 503, 'SERVER_UNAVAILABLE', undefined, 5],
     ['tooLarge', 413, 'MESSAGE_TOO_LARGE', 4003, undefined],
     ['federationDisabled', 403, 'FEDERATION_DISABLED', undefined, undefined],
+    ['badTarget', 400, 'BAD_REQUEST', undefined, undefined],
+    ['badHost', 400, 'BAD_REQUEST', undefined, undefined],
+    ['notImplemented', 501, 'NOT_IMPLEMENTED', undefined, undefined],
   ] as const)('maps %s to %i %s', (kind, status, error, code, retryAfter) => {
     const row = FAILURES[kind as FailureKind];
     expect(row.status).toBe(status);

@@ -230,8 +230,10 @@ describe('GatewayMetrics', () => {
       fail_fast: 0,
       shutting_down: 2,
       bad_request: 0,
+      method_not_allowed: 0,
+      not_implemented: 0,
     });
-    expect([...REJECT_REASONS].sort()).toEqual(['bad_request', 'body_too_large', 'fail_fast', 'federation_disabled', 'shutting_down']);
+    expect([...REJECT_REASONS].sort()).toEqual(['bad_request', 'body_too_large', 'fail_fast', 'federation_disabled', 'method_not_allowed', 'not_implemented', 'shutting_down']);
     expect([...UPSTREAM_ERROR_REASONS].sort()).toEqual(['dns', 'other', 'protocol', 'refused', 'reset', 'timeout', 'tls', 'unreachable']);
   });
 

@@ -15,6 +15,7 @@ class RecordingCall implements HttpCall {
   readonly errors: { err: Error; side: ErrorSide; sync: boolean }[] = [];
   private inWeb = true;
   constructor(
+    readonly target: string,
     readonly headers: OutgoingHttpHeaders,
     readonly body: Readable | null,
     private readonly onRequestHook?: (r: UpstreamRequest) => void,
@@ -49,7 +50,7 @@ async function front(engine: HttpUpstream, hook?: (call: RecordingCall, req: Inc
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (chunked) headers['transfer-encoding'] = 'chunked';
     const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
-    const call = new RecordingCall(headers, hasBody ? req : null);
+    const call = new RecordingCall(req.url ?? '/', headers, hasBody ? req : null);
     calls.push(call);
     const onError = call.onError.bind(call);
     call.onError = (err, side) => {
