@@ -66,6 +66,11 @@ export function createWsUpstream(upstream: URL): WsUpstream {
   return {
     handshake(req, socket, head, call) {
       calls.set(req, call);
+      // http-proxy-3 writes the relayed response head (the 101, or the upstream's refusal) as a
+      // JS string, which a socket encodes as UTF-8 by default: header values are Latin-1 strings
+      // (one char per byte), so obs-text bytes would arrive re-encoded. As Latin-1 they arrive as
+      // the upstream sent them. Everything else on this socket is written as Buffers.
+      socket.setDefaultEncoding('latin1');
       const { headers, url } = req;
       req.headers = { ...call.headers } as IncomingMessage['headers'];
       req.url = call.target;

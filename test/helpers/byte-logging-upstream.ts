@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { closeServer, listenLocal } from './listen';
 import { answerProbe } from './upstream';
 
@@ -23,9 +24,17 @@ export interface ByteLoggingUpstream {
 
 export type ByteLoggingHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function startByteLoggingUpstream(handler: ByteLoggingHandler): Promise<ByteLoggingUpstream> {
+/** What the upstream does with an upgrade request (default: a bare 101 and an open socket). */
+export type ByteLoggingUpgrade = (req: IncomingMessage, socket: Duplex) => void;
+
+export async function startByteLoggingUpstream(handler: ByteLoggingHandler, onUpgrade?: ByteLoggingUpgrade): Promise<ByteLoggingUpstream> {
   const server = createServer((req, res) => {
     if (!answerProbe(req, res)) handler(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    if (onUpgrade) onUpgrade(req, socket);
+    else socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
   });
   const serverPort = await listenLocal(server);
   const received: Buffer[] = [];
