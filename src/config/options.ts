@@ -76,6 +76,12 @@ export interface GatewayOptions {
     failFast?: boolean;
     /** Request body cap; `null` derives it from `max_message_size`. @default null */
     maxBodyBytes?: number | null;
+    /**
+     * Most HTTP connections to the upstream at once; a request beyond them waits for a free
+     * one, within `timeoutMs` (then 504). Slow clients cannot take one upstream connection
+     * each without bound. @default 512
+     */
+    maxConnections?: number;
   };
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
@@ -110,7 +116,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; maxConnections: number };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

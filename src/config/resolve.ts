@@ -76,6 +76,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       timeoutMs: p.proxy.timeoutMs,
       failFast: p.proxy.failFast,
       maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
+      maxConnections: p.proxy.maxConnections,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

@@ -94,6 +94,7 @@ export const configSchema = z.strictObject({
       timeoutMs: positiveInt.default(DEFAULTS.proxy.timeoutMs),
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
+      maxConnections: positiveInt.default(DEFAULTS.proxy.maxConnections),
     })
     .default({ ...DEFAULTS.proxy }),
   shutdown: z

@@ -51,11 +51,13 @@ export interface HttpUpstream {
  * `dispatch()` per request with a small handler object (`UpstreamDispatch`). Nothing is
  * retried: the pool is used bare (no retry or redirect interceptor), and undici re-sends
  * only requests that never reached a socket. undici's own header and body timeouts are
- * off: the caller's timer is the only one.
+ * off: the caller's timer is the only one. At most `maxConnections` connections are
+ * open at once; undici queues requests beyond them until one is free.
  */
-export function createHttpUpstream(upstream: URL): HttpUpstream {
+export function createHttpUpstream(upstream: URL, maxConnections: number): HttpUpstream {
   const servername = sniOf(upstream)?.servername;
   const pool = new Pool(upstream.origin, {
+    connections: maxConnections,
     headersTimeout: 0,
     bodyTimeout: 0,
     ...(servername !== undefined && { connect: { servername } }),

@@ -32,7 +32,7 @@ export class ReverseProxy {
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
-    this.http = createHttpUpstream(config.upstream);
+    this.http = createHttpUpstream(config.upstream, config.proxy.maxConnections);
     const shared = {
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
       logger: hooks.logger,

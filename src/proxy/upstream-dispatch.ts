@@ -96,8 +96,11 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.pendingAbort !== null) {
-      abort(this.pendingAbort);
-      return;
+      // Destroyed while it waited for a connection (its client left, its clock ran out).
+      // undici's abort() would also destroy the socket it is about to write on; a handler
+      // that throws here has its request dropped before any byte is written and the
+      // socket goes on to the next request in the queue.
+      throw this.pendingAbort;
     }
     this.abort = abort;
   }
