@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
@@ -17,6 +17,8 @@ export interface ReverseProxyHooks {
   readonly observer?: ProxyObserver | undefined;
   /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
+  /** Headers on every refusal written on an upgrade socket. @default none */
+  readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
 /** How long tunnels get to finish their closing handshake on `close()` before being cut. */
@@ -44,7 +46,7 @@ export class ReverseProxy {
       closed: () => this.isClosed,
     };
     this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes });
-    this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream) });
+    this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream), answerHeaders: hooks.answerHeaders });
   }
 
   /** Tunnels an upgrade (node:http 'upgrade' signature). */

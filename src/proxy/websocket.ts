@@ -15,6 +15,8 @@ import type { WsCall, WsUpstream } from './ws-upstream';
 /** What the WebSocket proxy needs: the rules shared with HTTP forwarding, and the upstream. */
 export interface WebSocketProxyOptions extends ProxyRules {
   readonly upstream: WsUpstream;
+  /** Headers on every answer the gateway writes on the socket itself (`serve`: HSTS). */
+  readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
 /** Close code sent to both ends when the gateway goes away (RFC 6455 §7.4.1: 1001 "going away"). */
@@ -49,7 +51,7 @@ export class WebSocketProxy {
     const decided = this.decide(req);
     if (typeof decided !== 'string') {
       options.observer.upgradeFailed('rejected');
-      writeSocketError(socket, decided.kind, decided.headers);
+      writeSocketError(socket, decided.kind, options.answerHeaders ? { ...options.answerHeaders, ...decided.headers } : decided.headers);
       return;
     }
     const handshake = new Handshake(options, socket, decided, forwardUpgradeHeaders(req.headers, clientInfo(req)), (tunnel) => this.track(tunnel));
@@ -160,7 +162,7 @@ class Handshake implements WsCall {
     const failure = classifyUpstreamError(err);
     this.options.observer.upgradeFailed(failure);
     this.options.logger.warn({ event: 'upgrade_error', failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
-    writeSocketError(this.socket, failureKindOf(failure));
+    writeSocketError(this.socket, failureKindOf(failure), this.options.answerHeaders);
   }
 
   private onClientGone(): void {
