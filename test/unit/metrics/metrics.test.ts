@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
   GatewayMetrics,
@@ -12,6 +13,7 @@ import {
 } from '../../../src/metrics/metrics';
 import { ROUTES, routeOf } from '../../../src/protocol/routes';
 import { PACKAGE_VERSION } from '../../../src/version';
+import { requireExecutable, skipWithout } from '../../helpers/executables';
 import { parsePrometheusText, sampleValue, seriesCount, type MetricFamily } from '../../helpers/prometheus-text';
 
 async function scrape(metrics: GatewayMetrics): Promise<Map<string, MetricFamily>> {
@@ -78,6 +80,22 @@ describe('GatewayMetrics', () => {
     expect(on.has('process_cpu_user_seconds_total')).toBe(true);
     expect([...on.keys()].some((n) => n.startsWith('nodejs_'))).toBe(true);
     expect([...off.keys()].filter((n) => !n.startsWith('cryptid_gateway_'))).toEqual([]);
+  });
+
+  it('names only counters *_total, the default metrics included (the Prometheus naming rule promtool checks)', async () => {
+    const families = await scrape(new GatewayMetrics({ defaultMetrics: true }));
+    const misnamed = [...families.values()].filter((f) => f.type !== 'counter' && f.name.endsWith('_total')).map((f) => f.name);
+    expect(misnamed).toEqual([]);
+    // What the dropped totals said is still there, by type.
+    for (const name of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) expect(families.has(name)).toBe(true);
+  });
+
+  it(`passes promtool check metrics${skipWithout('promtool') ? ' (SKIPPED: promtool is not on PATH; apt-get install -y prometheus)' : ''}`, async () => {
+    if (skipWithout('promtool')) return;
+    const text = await new GatewayMetrics({ defaultMetrics: true }).registry.metrics();
+    const result = spawnSync(requireExecutable('promtool', 'prometheus'), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 15000 });
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('accepts a registry in which the caller already collects the default metrics', () => {
