@@ -89,7 +89,16 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);
+    // A pipelined request waits for its turn: its response has no socket until the ones
+    // before it are done. Forwarded only then, a client holds one upstream request per
+    // connection however deep it pipelines, and one that stops reading holds just one.
+    if (res.socket === null) res.once('socket', () => this.forward());
+    else this.forward();
+  }
 
+  private forward(): void {
+    if (this.reported) return;
+    const { options, req, res } = this;
     // "No response headers within timeoutMs", counted from the last byte of progress: a
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
