@@ -123,6 +123,18 @@ describe('request checks before forwarding', () => {
     });
   });
 
+  it('answers CONNECT with 405 when the server hands CONNECT to gateway.upgrade (library mode)', async () => {
+    gw.server.on('connect', gw.gateway.upgrade);
+    try {
+      const answer = await rawExchange(gw.port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n');
+      expect(answer.status).toBe(405);
+      expect(answer.head).toContain('allow: get, head, post, put, patch, delete, options');
+      expect(upstream.saw('CONNECT')).toBe(false);
+    } finally {
+      gw.server.off('connect', gw.gateway.upgrade);
+    }
+  });
+
   describe('Connection', () => {
     it("drops a client's X-Forwarded-For named in Connection before appending its own", async () => {
       const answer = await rawExchange(gw.port, `GET ${marker()} HTTP/1.1\r\nHost: chat.example.test\r\nConnection: keep-alive, X-Forwarded-For\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n`);
