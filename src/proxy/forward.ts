@@ -65,6 +65,7 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private unwatch: (() => void) | undefined = undefined;
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
+  /** The checked request target in origin form, as the upstream receives it. */
   target = '/';
 
   constructor(

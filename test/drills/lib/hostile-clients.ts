@@ -34,7 +34,7 @@ const SIZES = {
   full: {
     slowloris: 1000,
     trickleMs: 5000,
-    repeat: 50,
+    repeat: 20,
     concurrency: 10,
     normal: 20_000,
     shedWaitMs: 100_000,
