@@ -31,8 +31,13 @@ export async function startByteLoggingUpstream(handler: ByteLoggingHandler, onUp
   const server = createServer((req, res) => {
     if (!answerProbe(req, res)) handler(req, res);
   });
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    // Upgraded sockets leave node:http's bookkeeping: closeAllConnections() does not see them.
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     socket.on('error', () => undefined);
+    socket.on('end', () => socket.end());
     if (onUpgrade) onUpgrade(req, socket);
     else socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
   });
@@ -64,6 +69,7 @@ export async function startByteLoggingUpstream(handler: ByteLoggingHandler, onUp
     },
     close: async () => {
       for (const socket of open) socket.destroy();
+      for (const socket of upgraded) socket.destroy();
       const closed = once(tap, 'close');
       tap.close();
       await closed;

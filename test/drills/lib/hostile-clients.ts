@@ -493,12 +493,12 @@ export const hostileClients: Drill = {
       r.figure('slowloris connections', n(s.slowloris));
       r.figure(
         'hostile requests',
-        `${n(hostileTotal)}: ${answers.length} malformed (${answers.filter((a) => a.status >= 400).length} answered 4xx/5xx, ${answers.filter((a) => a.status === 0).length} closed), ${pipelined} pipelined by vanishing non-readers, ${readers} slow readers, ${uploads} slow uploads`,
+        `${n(hostileTotal)}: ${answers.length} malformed (${answers.filter((a) => a.status >= 400).length} answered 4xx/5xx, ${answers.filter((a) => a.status === 0).length} closed), ${pipelined} pipelined (sent) by vanishing non-readers, ${readers} slow readers, ${uploads} slow uploads`,
       );
       r.figure('upstream sockets in use (gateway pool)', `${before.upstreamInUse} before, ${peakInUse} at the peak, ${after.upstreamInUse} after`);
       r.figure('upstream connections', `at most ${seen.maxOpen} (cap ${s.maxConnections})`);
       r.figure('descriptors', `${before.fds} before, ${Math.max(peakFds, during.fds)} at the peak, ${after.fds} after`);
-      r.figure('RSS', `${mib(before.rss)} before, ${mib(after.rss)} after`);
+      r.figure('RSS', `${mib(before.rss)} before, ${mib(after.rss)} after (heap ${mib(before.heapUsed)} → ${mib(after.heapUsed)})`);
     } finally {
       clearInterval(trickle);
       for (const entry of slow) entry.socket.destroy();
