@@ -47,6 +47,9 @@ const SERVER_OPTIONS: Checked = Object.freeze({ verdict: 'serverOptions' });
  */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{1,5})?$/;
 
+/** A `Connection` value that may list `Host`. */
+const MAY_NAME_HOST = /host/i;
+
 /** `http://authority/rest` or `https://…` (RFC 9112 §3.2.2, absolute-form). */
 const ABSOLUTE = /^https?:\/\/([^/?#]*)(.*)$/is;
 
@@ -63,8 +66,10 @@ const ABSOLUTE = /^https?:\/\/([^/?#]*)(.*)$/is;
  *   form when its authority is the `Host` (RFC 9112 §3.2.2); `*` only with OPTIONS; else 400;
  * - no control character in the path, raw or percent-encoded: else 400.
  * Pure.
+ *
+ * @param url the request target to judge and forward (default `req.url`)
  */
-export function checkRequest(req: IncomingMessage): Checked {
+export function checkRequest(req: IncomingMessage, url: string = req.url ?? '/'): Checked {
   const method = req.method ?? 'GET';
   if (method === 'CONNECT' || method === 'TRACE') return METHOD_REFUSED;
 
@@ -74,7 +79,6 @@ export function checkRequest(req: IncomingMessage): Checked {
   const host = singleHost(req);
   if (host === undefined) return BAD_HOST;
 
-  const url = req.url ?? '/';
   let target: string;
   if (url.charCodeAt(0) === 0x2f /* / */) target = url;
   else if (url === '*') return method === 'OPTIONS' ? SERVER_OPTIONS : BAD_TARGET;
@@ -103,8 +107,9 @@ function singleHost(req: IncomingMessage): string | undefined {
   }
   if (host === undefined || !HOST.test(host)) return undefined;
   // Host is the one header every hop needs (RFC 9112 §3.2); a request that asks for it to be dropped is not forwarded.
+  // Parsed only when it could name Host: the usual `keep-alive` or `Upgrade` costs a regex test.
   const connection = req.headers.connection;
-  if (connection !== undefined && connection.length >= 4 && connectionListed(connection).has('host')) return undefined;
+  if (connection !== undefined && MAY_NAME_HOST.test(connection) && connectionListed(connection).has('host')) return undefined;
   return host;
 }
 
