@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
@@ -95,6 +95,8 @@ export interface GatewayInternals {
   readonly proxyObserver?: ProxyObserver | undefined;
   /** Replaces the health tracker's verdict for fail-fast (tests that need a fixed verdict). */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
+  /** Headers on the answers the gateway writes on a socket itself (refused WebSocket handshakes): `serve` adds HSTS. */
+  readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
 /** True when `url` is `path` or `path?query`, without allocating a substring. */
@@ -156,6 +158,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       logger: this.logger,
       observer: internals.proxyObserver ? teeObserver(traffic, internals.proxyObserver) : traffic,
       upstreamUnhealthy: internals.upstreamUnhealthy ?? (() => this.tracker.isUnhealthy()),
+      answerHeaders: internals.answerHeaders,
     });
     this.metrics.watchPool(this.proxy.pool);
     // Probing starts at once, so the first verdict is there before the first request needs it.

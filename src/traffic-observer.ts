@@ -10,6 +10,9 @@ const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
   failFast: 'fail_fast',
   closed: 'shutting_down',
   bodyAlreadyRead: 'body_already_read',
+  badRequest: 'bad_request',
+  methodNotAllowed: 'method_not_allowed',
+  notImplemented: 'not_implemented',
 };
 
 /** Upstream answers that mean "the upstream is in trouble" (passive signals). */

@@ -76,6 +76,12 @@ export interface GatewayOptions {
     /** Request body cap; `null` derives it from `max_message_size`. @default null */
     maxBodyBytes?: number | null;
     /**
+     * Most HTTP connections to the upstream at once; a request beyond them waits for a free
+     * one, within `timeoutMs` (then 504). Slow clients cannot take one upstream connection
+     * each without bound. @default 512
+     */
+    maxConnections?: number;
+    /**
      * A body an earlier middleware (a body parser) has already read, when its raw bytes are
      * not at hand (`req.rawBody`, or `req.body` as a Buffer or string, are forwarded byte for
      * byte): `reject` answers 500 `BODY_ALREADY_READ` without contacting the upstream and
@@ -143,7 +149,7 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
+  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; maxConnections: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }

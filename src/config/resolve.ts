@@ -86,6 +86,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       parsedBody: p.proxy.parsedBody,
       paths: p.proxy.paths,
       trustedProxies: p.proxy.trustedProxies,
+      maxConnections: p.proxy.maxConnections,
     },
     shutdown: p.shutdown,
     logLevel: p.logLevel,

@@ -129,6 +129,7 @@ export const configSchema = z.strictObject({
       timeoutMs: positiveInt.default(DEFAULTS.proxy.timeoutMs),
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
+      maxConnections: positiveInt.default(DEFAULTS.proxy.maxConnections),
       parsedBody: z
         .enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' })
         .default(DEFAULTS.proxy.parsedBody),

@@ -26,6 +26,12 @@ export const FAILURES = {
   federationDisabled: { status: 403, error: 'FEDERATION_DISABLED', message: 'This server does not accept federation requests' },
   /** An `Upgrade` request that is not a WebSocket handshake (`GET` with `Upgrade: websocket`). */
   badUpgrade: { status: 400, error: 'UNSUPPORTED_UPGRADE', message: 'Only WebSocket upgrades are supported' },
+  /** A request target the gateway will not forward: a control character in the path, or a form it cannot pass on faithfully. */
+  badTarget: { status: 400, error: 'BAD_REQUEST', message: 'Malformed request target' },
+  /** Not exactly one `Host`, a malformed one, or one named in `Connection` (RFC 9112 §3.2). */
+  badHost: { status: 400, error: 'BAD_REQUEST', message: 'Missing, repeated or malformed Host header' },
+  /** A transfer coding other than `chunked` alone: not applied, so not forwarded (RFC 9112 §6.1). */
+  notImplemented: { status: 501, error: 'NOT_IMPLEMENTED', message: 'Transfer-Encoding not supported' },
   /** A request the HTTP parser refused (malformed request line, headers or framing). */
   badRequest: { status: 400, error: 'BAD_REQUEST', message: 'Malformed HTTP request' },
   /** The request's headers did not arrive within the server's `headersTimeout`. */

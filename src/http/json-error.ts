@@ -61,14 +61,15 @@ export function writeError(
  * an upgrade (no `ServerResponse` exists there), then the socket is ended. Used when a
  * WebSocket handshake cannot be tunnelled: the client gets an answer, never a hang.
  */
-export function writeSocketError(socket: Duplex, kind: FailureKind): void {
+export function writeSocketError(socket: Duplex, kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
   const prepared = PREPARED[kind];
   const lines = [`HTTP/1.1 ${prepared.status} ${STATUS_CODES[prepared.status] ?? ''}`];
-  for (const [name, value] of Object.entries(prepared.headers)) lines.push(`${name}: ${String(value)}`);
-  lines.push('connection: close', '', '');
+  const headers = extraHeaders ? { ...prepared.headers, ...extraHeaders, connection: 'close' } : { ...prepared.headers, connection: 'close' };
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) lines.push(`${name}: ${String(value)}`);
+  lines.push('', '');
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), prepared.body]));
 }

@@ -26,9 +26,35 @@ export const PROBE_RESULTS: readonly ProbeResultLabel[] = ['success', 'degraded'
 export const UPSTREAM_ERROR_REASONS: readonly NetworkFailure[] = NETWORK_FAILURES;
 
 /** Why the gateway answered a request itself instead of forwarding it: the `reason` label values. */
-export type RejectLabel = 'body_too_large' | 'federation_disabled' | 'fail_fast' | 'shutting_down' | 'body_already_read';
+export type RejectLabel =
+  | 'body_too_large'
+  | 'federation_disabled'
+  | 'fail_fast'
+  | 'shutting_down'
+  | 'body_already_read'
+  | 'bad_request'
+  | 'method_not_allowed'
+  | 'not_implemented';
 /** Every `reason` label value of the rejected-requests counter. */
-export const REJECT_REASONS: readonly RejectLabel[] = ['body_too_large', 'federation_disabled', 'fail_fast', 'shutting_down', 'body_already_read'];
+export const REJECT_REASONS: readonly RejectLabel[] = [
+  'body_too_large',
+  'federation_disabled',
+  'fail_fast',
+  'shutting_down',
+  'body_already_read',
+  'bad_request',
+  'method_not_allowed',
+  'not_implemented',
+];
+
+/**
+ * prom-client's default metrics include three gauges named `*_total`, which only counters
+ * may be (Prometheus naming; `promtool check metrics` flags them). They are the sums of
+ * `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources`, which
+ * stay, labelled by type: `sum()` over those gives the same number. A registry a library
+ * user passes in with the default metrics already collected is left as it is.
+ */
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
 /** Methods of RFC 9110 §9 and PATCH (RFC 5789); any other method is labelled `OTHER`. */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
@@ -146,6 +172,7 @@ export class GatewayMetrics {
     // A registry a library user passes in may already carry the default metrics.
     if ((options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
       collectDefaultMetrics({ register: registry });
+      for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
     }
   }
 

@@ -1,41 +1,19 @@
 import { FEDERATION_PREFIX } from '../protocol/paths';
+import { firstSegments } from './path-canonical';
 
-/**
- * The path as a lenient upstream router might read it: percent-decoded, repeated slashes
- * collapsed, dot segments resolved, lower case (Express routes are case-insensitive by
- * default). The request itself is forwarded unchanged; this view only decides refusals. Pure.
- */
-export function canonicalPath(path: string): string {
-  let decoded = path;
-  // Decode repeatedly: `%252e` must not survive as a way around the guard.
-  for (let i = 0; i < 3; i++) {
-    let next: string;
-    try {
-      next = decodeURIComponent(decoded);
-    } catch {
-      break;
-    }
-    if (next === decoded) break;
-    decoded = next;
-  }
-  const segments: string[] = [];
-  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join('/')}`.toLowerCase();
-}
+/** `federation`, the first segment every federation route starts with. */
+const FEDERATION_SEGMENT = FEDERATION_PREFIX.slice(1, -1);
 
 /**
  * True when a request must be refused with 403 `FEDERATION_DISABLED` because the
  * published document says `federation_enabled: false`: the gateway enforces what it
- * advertises, and the upstream never sees the request. Pure.
+ * advertises, and the upstream never sees the request. The path is judged as an upstream
+ * might read it (see `firstSegments`): `/federation;x/…`, `/%66ederation/…`,
+ * `/FEDERATION%20/…` and `/v1/../federation/…` are all refused. Pure.
  *
  * @param path the request path without the query, as received
  */
 export function federationRefused(path: string, federationEnabled: boolean): boolean {
   if (federationEnabled) return false;
-  const canonical = canonicalPath(path);
-  return canonical === '/federation' || canonical.startsWith(FEDERATION_PREFIX);
+  return firstSegments(path).has(FEDERATION_SEGMENT);
 }

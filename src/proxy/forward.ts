@@ -7,15 +7,17 @@ import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
+import { watchClient, type ClientBound } from './client-gone';
 import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
-import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf } from './parsed-body';
+import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf, type HeldBody } from './parsed-body';
 import type { ParsedBodyMode } from '../config/options';
 import { requestIdOf } from './request-id';
 import { keepTrustedForwarded } from './trusted-proxies';
+import { answerServerOptions, checkRequest } from './request-checks';
 import type { Rejection } from './observer';
 import type { ProxyRules } from './rules';
 
@@ -57,12 +59,13 @@ export function createForwarder(options: ForwarderOptions): (req: IncomingMessag
  * upstream's `HttpCall` and the body counter's listener: the state of the request lives in
  * one object, and the upstream calls its methods instead of a set of per-request closures.
  */
-class Exchange implements HttpCall, BodyCounterEvents {
+class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private readonly started = performance.now();
   private readonly method: string;
-  /** The request target as the client sent it (a mount path included), forwarded unchanged. */
-  readonly target: string;
-  private readonly path: string;
+  /** The request target as the client sent it (a mount path included), forwarded unchanged but in origin form. */
+  target: string;
+  /** The path alone, as the guards and the route label read it (the origin form of an absolute-form target). */
+  private path: string;
   /** Sent upstream as `X-Request-Id` and named in every log line about this request. */
   private readonly requestId: string;
   /** The peer is a trusted hop: its forwarded headers and request id are kept. */
@@ -76,6 +79,9 @@ class Exchange implements HttpCall, BodyCounterEvents {
   private timer: NodeJS.Timeout | undefined = undefined;
   private upstreamReq: UpstreamRequest | undefined = undefined;
   private pendingAbort: Error | undefined = undefined;
+  /** The one report has been made. */
+  private reported = false;
+  private unwatch: (() => void) | undefined = undefined;
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
 
@@ -94,7 +100,13 @@ class Exchange implements HttpCall, BodyCounterEvents {
   start(): void {
     const { options, req, res } = this;
     res.once('close', () => this.finished());
+    this.unwatch = watchClient(req.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
+    const checked = checkRequest(req, this.target);
+    if (checked.verdict === 'refuse') return this.reject(checked.refusal.reason, checked.refusal.kind, checked.refusal.headers);
+    if (checked.verdict === 'serverOptions') return answerServerOptions(res);
+    this.target = checked.target;
+    this.path = checked.path;
     if (federationRefused(this.path, options.federationEnabled)) return this.reject('federationDisabled', 'federationDisabled');
     if (options.failFast && options.upstreamUnhealthy()) return this.reject('failFast', 'failFast');
     if (declaredTooLarge(req.headers, options.maxBodyBytes)) return this.reject('tooLarge', 'tooLarge', CLOSE);
@@ -102,7 +114,16 @@ class Exchange implements HttpCall, BodyCounterEvents {
     const held = bodyAlreadyRead(req) ? heldBody(req, options.parsedBody) : null;
     if (held === undefined) return this.bodyLost();
     if (held !== null && held.bytes.length > options.maxBodyBytes) return this.reject('tooLarge', 'tooLarge');
+    // A pipelined request waits for its turn: its response has no socket until the ones
+    // before it are done. Forwarded only then, a client holds one upstream request per
+    // connection however deep it pipelines, and one that stops reading holds just one.
+    if (res.socket === null) res.once('socket', () => this.forward(held));
+    else this.forward(held);
+  }
 
+  private forward(held: HeldBody | null): void {
+    if (this.reported) return;
+    const { options, req, res } = this;
     // "No response headers within timeoutMs", counted from the last byte of progress: a
     // slow upload is not a slow upstream. The typed error tells it apart from a reset.
     this.timer = setTimeout(timedOut, options.timeoutMs, this);
@@ -143,6 +164,9 @@ class Exchange implements HttpCall, BodyCounterEvents {
 
   /** The response is over (sent, failed or abandoned): one report, and the upstream request never outlives it. */
   private finished(): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.unwatch?.();
     const { res, options } = this;
     clearTimeout(this.timer);
     const clientAborted = !res.writableFinished && !this.endedByGateway;
@@ -178,6 +202,13 @@ class Exchange implements HttpCall, BodyCounterEvents {
   private abortUpstream(err: Error): void {
     if (this.upstreamReq) this.upstreamReq.destroy(err);
     else this.pendingAbort = err;
+  }
+
+  // ClientBound
+
+  /** The client connection closed: a queued pipelined response may never see its own 'close'. */
+  clientGone(): void {
+    this.finished();
   }
 
   // BodyCounterEvents

@@ -113,7 +113,8 @@ export function forwardUpgradeHeaders(incoming: IncomingHttpHeaders, client: Cli
 }
 
 function setForwarded(out: OutgoingHttpHeaders, incoming: IncomingHttpHeaders, client: ClientInfo): void {
-  const xff = appendForwardedFor(incoming['x-forwarded-for'], client.remoteAddress);
+  // From `out`, not `incoming`: a client's X-Forwarded-For named in Connection is already gone.
+  const xff = appendForwardedFor(out['x-forwarded-for'] as string | undefined, client.remoteAddress);
   if (xff !== undefined) out['x-forwarded-for'] = xff;
   out['x-forwarded-proto'] = client.encrypted ? 'https' : 'http';
   if (incoming.host !== undefined) out['x-forwarded-host'] = incoming.host;

@@ -23,7 +23,7 @@ export type ErrorSide = 'upstream' | 'client';
 
 /** One HTTP request handed to the upstream, with the hooks through which the caller steers it. */
 export interface HttpCall {
-  /** The request target sent upstream: the client's, never rewritten (`req.url` may have lost a mount path). */
+  /** The request target in origin form (path and query), exactly as the upstream receives it: the client's, never rewritten (`req.url` may have lost a mount path). */
   readonly target: string;
   /** Exactly the headers the upstream receives (already filtered; see `headers.ts`). */
   readonly headers: OutgoingHttpHeaders;
@@ -51,11 +51,13 @@ export interface HttpUpstream {
  * `dispatch()` per request with a small handler object (`UpstreamDispatch`). Nothing is
  * retried: the pool is used bare (no retry or redirect interceptor), and undici re-sends
  * only requests that never reached a socket. undici's own header and body timeouts are
- * off: the caller's timer is the only one.
+ * off: the caller's timer is the only one. At most `maxConnections` connections are
+ * open at once; undici queues requests beyond them until one is free.
  */
-export function createHttpUpstream(upstream: URL): HttpUpstream {
+export function createHttpUpstream(upstream: URL, maxConnections: number): HttpUpstream {
   const servername = sniOf(upstream)?.servername;
   const pool = new Pool(upstream.origin, {
+    connections: maxConnections,
     headersTimeout: 0,
     bodyTimeout: 0,
     ...(servername !== undefined && { connect: { servername } }),

@@ -1,7 +1,19 @@
 import type { NetworkFailure } from '../net/failure';
 
 /** Why the gateway answered a request itself instead of forwarding (or finishing) it. */
-export type Rejection = 'tooLarge' | 'federationDisabled' | 'failFast' | 'closed' | 'bodyAlreadyRead';
+export type Rejection =
+  | 'tooLarge'
+  | 'federationDisabled'
+  | 'failFast'
+  | 'closed'
+  /** A body parser read the body and its bytes are not at hand. */
+  | 'bodyAlreadyRead'
+  /** Not forwarded because it could not be forwarded faithfully (a control character in the path, a bad Host…). */
+  | 'badRequest'
+  /** CONNECT or TRACE. */
+  | 'methodNotAllowed'
+  /** A transfer coding other than `chunked`. */
+  | 'notImplemented';
 
 /** The outcome of one proxied HTTP request, reported once, when its response is over. */
 export interface RequestOutcome {

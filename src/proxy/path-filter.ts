@@ -1,10 +1,10 @@
-import { canonicalPath } from './federation-guard';
+import { resolvedPaths } from './path-canonical';
 
 /**
  * `proxy.paths`: which request paths the gateway forwards. A prefix is whole path segments
  * (`/v1/` and `/v1` both cover `/v1` and `/v1/…`, never `/v1x`), letter case ignored. A
  * path is forwarded only when it is inside a prefix both as sent and as a lenient upstream
- * would resolve it (percent-decoded, dot segments applied): `/v1/../admin` and
+ * would resolve it (every reading of `resolvedPaths`: percent-decoded, folded, dot segments applied): `/v1/../admin` and
  * `/admin/../v1` stay out, whichever reading a router behind it takes.
  */
 export class PathFilter {
@@ -21,7 +21,9 @@ export class PathFilter {
   /** True when `path` (without the query) is to be forwarded. Pure. */
   forwards(path: string): boolean {
     if (this.everything) return true;
-    return this.inside(path.toLowerCase()) && this.inside(canonicalPath(path));
+    if (!this.inside(path.toLowerCase())) return false;
+    for (const reading of resolvedPaths(path)) if (!this.inside(reading)) return false;
+    return true;
   }
 
   private inside(path: string): boolean {

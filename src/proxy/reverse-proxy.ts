@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResolvedConfig } from '../config/options';
 import type { Logger } from '../logger';
@@ -20,6 +20,8 @@ export interface ReverseProxyHooks {
   readonly observer?: ProxyObserver | undefined;
   /** The fail-fast seam: true while the upstream is `unhealthy`. @default () => false */
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
+  /** Headers on every refusal written on an upgrade socket. @default none */
+  readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
 /** How long tunnels get to finish their closing handshake on `close()` before being cut. */
@@ -36,7 +38,7 @@ export class ReverseProxy {
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
-    this.http = createHttpUpstream(config.upstream);
+    this.http = createHttpUpstream(config.upstream, config.proxy.maxConnections);
     this.paths = new PathFilter(config.proxy.paths);
     const shared = {
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
@@ -51,7 +53,7 @@ export class ReverseProxy {
       closed: () => this.isClosed,
     };
     this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes, parsedBody: config.proxy.parsedBody });
-    this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream) });
+    this.websockets = new WebSocketProxy({ ...shared, upstream: createWsUpstream(config.upstream), answerHeaders: hooks.answerHeaders });
   }
 
   /** True when `proxy.paths` has the request target (path and query) forwarded; the default says yes without looking. */

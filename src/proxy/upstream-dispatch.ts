@@ -68,11 +68,10 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }
-    const url = call.target;
     const options: Dispatcher.DispatchOptions = {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      // The raw request target, never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
-      path: url.charCodeAt(0) === 0x2f /* "/" */ ? url : `/${url}`,
+      // The request target as received (in origin form), never re-parsed: `/a/../b` and `%2e%2e` reach the upstream as sent.
+      path: call.target,
       headers: headers as Record<string, string | string[]>,
       body,
     };
@@ -100,8 +99,11 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.pendingAbort !== null) {
-      abort(this.pendingAbort);
-      return;
+      // Destroyed while it waited for a connection (its client left, its clock ran out).
+      // undici's abort() would also destroy the socket it is about to write on; a handler
+      // that throws here has its request dropped before any byte is written and the
+      // socket goes on to the next request in the queue.
+      throw this.pendingAbort;
     }
     this.abort = abort;
   }

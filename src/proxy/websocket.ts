@@ -4,10 +4,11 @@ import type { Duplex } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { writeSocketError } from '../http/json-error';
 import { requestTarget } from '../http/request-target';
-import { clientInfo, pathOf } from './client-info';
+import { clientInfo } from './client-info';
 import { classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardUpgradeHeaders, relayResponseHeaders } from './headers';
+import { checkRequest } from './request-checks';
 import type { ProxyRules } from './rules';
 import { requestIdOf } from './request-id';
 import { keepTrustedForwarded } from './trusted-proxies';
@@ -17,6 +18,8 @@ import type { WsCall, WsUpstream } from './ws-upstream';
 /** What the WebSocket proxy needs: the rules shared with HTTP forwarding, and the upstream. */
 export interface WebSocketProxyOptions extends ProxyRules {
   readonly upstream: WsUpstream;
+  /** Headers on every answer the gateway writes on the socket itself (`serve`: HSTS). */
+  readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
 /** Close code sent to both ends when the gateway goes away (RFC 6455 §7.4.1: 1001 "going away"). */
@@ -48,17 +51,17 @@ export class WebSocketProxy {
     const { options } = this;
     // A client socket error must never crash the process; 'close' does the cleanup.
     socket.on('error', ignore);
-    const refusal = this.refusal(req);
-    if (refusal !== undefined) {
+    const decided = this.decide(req);
+    if (typeof decided !== 'string') {
       options.observer.upgradeFailed('rejected');
-      writeSocketError(socket, refusal);
+      writeSocketError(socket, decided.kind, options.answerHeaders ? { ...options.answerHeaders, ...decided.headers } : decided.headers);
       return;
     }
     const trusted = options.trustedProxies.trusts(req);
     const headers = forwardUpgradeHeaders(req.headers, clientInfo(req));
     if (trusted) keepTrustedForwarded(headers, req.headers);
     const requestId = (headers['x-request-id'] = requestIdOf(req.headers, trusted));
-    const handshake = new Handshake(options, socket, headers, requestId, (tunnel) => this.track(tunnel));
+    const handshake = new Handshake(options, socket, decided, headers, requestId, (tunnel) => this.track(tunnel));
     options.upstream.handshake(req, socket, head, handshake);
   }
 
@@ -67,16 +70,18 @@ export class WebSocketProxy {
     await Promise.all([...this.tunnels].map((tunnel) => tunnel.shutdown(GOING_AWAY, 'gateway shutting down', graceMs)));
   }
 
-  /** The answer the gateway gives itself instead of tunnelling, if any. */
-  private refusal(req: IncomingMessage): FailureKind | undefined {
+  /** The origin-form target to tunnel to, or the answer the gateway gives itself instead. */
+  private decide(req: IncomingMessage): string | { kind: FailureKind; headers?: OutgoingHttpHeaders | undefined } {
     const { options } = this;
-    if (options.closed()) return 'unavailable';
-    if (!isWebSocketHandshake(req)) return 'badUpgrade';
-    const path = pathOf(requestTarget(req));
-    if (!options.paths.forwards(path)) return 'upgradeNotForwarded';
-    if (federationRefused(path, options.federationEnabled)) return 'federationDisabled';
-    if (options.failFast && options.upstreamUnhealthy()) return 'failFast';
-    return undefined;
+    if (options.closed()) return { kind: 'unavailable' };
+    // CONNECT (handed here by the sidecar) gets its 405 before being judged as a handshake.
+    const checked = checkRequest(req, requestTarget(req));
+    if (checked.verdict === 'refuse') return checked.refusal;
+    if (checked.verdict !== 'forward' || !isWebSocketHandshake(req)) return { kind: 'badUpgrade' };
+    if (!options.paths.forwards(checked.path)) return { kind: 'upgradeNotForwarded' };
+    if (federationRefused(checked.path, options.federationEnabled)) return { kind: 'federationDisabled' };
+    if (options.failFast && options.upstreamUnhealthy()) return { kind: 'failFast' };
+    return checked.target;
   }
 
   private track(tunnel: Tunnel): void {
@@ -113,6 +118,7 @@ class Handshake implements WsCall {
   constructor(
     private readonly options: WebSocketProxyOptions,
     private readonly socket: Duplex,
+    readonly target: string,
     readonly headers: OutgoingHttpHeaders,
     private readonly requestId: string,
     private readonly opened: (tunnel: Tunnel) => void,
@@ -165,7 +171,7 @@ class Handshake implements WsCall {
     const failure = classifyUpstreamError(err);
     this.options.observer.upgradeFailed(failure);
     this.options.logger.warn({ event: 'upgrade_error', requestId: this.requestId, failure, code: (err as { code?: unknown }).code }, 'WebSocket upgrade failed');
-    writeSocketError(this.socket, failureKindOf(failure));
+    writeSocketError(this.socket, failureKindOf(failure), this.options.answerHeaders);
   }
 
   private onClientGone(): void {

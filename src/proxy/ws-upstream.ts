@@ -6,6 +6,8 @@ import { sniOf } from '../net/upstream-sni';
 
 /** One WebSocket handshake handed to the upstream. */
 export interface WsCall {
+  /** The request target in origin form (path and query), exactly as the upstream receives it. */
+  readonly target: string;
   /** Exactly the headers the upstream receives with the handshake. */
   readonly headers: OutgoingHttpHeaders;
   /** The upstream handshake request exists. */
@@ -28,8 +30,9 @@ export interface WsUpstream {
 /**
  * Handshakes through `http-proxy-3`'s WebSocket pass (the maintained rewrite of
  * `http-proxy`): it relays the 101 or the refusal, then pipes the two sockets. It reads
- * the outgoing headers from `req.headers`, so the filtered set is lent to it for the
- * synchronous call and the host app gets its request back unchanged.
+ * the outgoing target and headers from `req.url` and `req.headers`, so the checked target
+ * and the filtered set are lent to it for the synchronous call and the host app gets its
+ * request back unchanged.
  */
 export function createWsUpstream(upstream: URL): WsUpstream {
   const ssl = sniOf(upstream);
@@ -63,12 +66,19 @@ export function createWsUpstream(upstream: URL): WsUpstream {
   return {
     handshake(req, socket, head, call) {
       calls.set(req, call);
-      const original = req.headers;
+      // http-proxy-3 writes the relayed response head (the 101, or the upstream's refusal) as a
+      // JS string, which a socket encodes as UTF-8 by default: header values are Latin-1 strings
+      // (one char per byte), so obs-text bytes would arrive re-encoded. As Latin-1 they arrive as
+      // the upstream sent them. Everything else on this socket is written as Buffers.
+      socket.setDefaultEncoding('latin1');
+      const { headers, url } = req;
       req.headers = { ...call.headers } as IncomingMessage['headers'];
+      req.url = call.target;
       try {
         proxy.ws(req, socket, head, options, (err: Error) => call.onError(err));
       } finally {
-        req.headers = original;
+        req.headers = headers;
+        req.url = url;
       }
     },
   };

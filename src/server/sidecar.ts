@@ -1,4 +1,5 @@
 import { EventEmitter, once } from 'node:events';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -61,7 +62,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   const { config } = loaded;
   const material = loaded.tls;
   if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
-  const core = new GatewayCore(loaded, { logger, registry });
+  const core = new GatewayCore(loaded, { logger, registry, answerHeaders: HSTS });
   const events = new EventEmitter();
   const server = createHttpsFront(core, material);
   let current = material;
@@ -112,14 +113,27 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   }) as RunningServer;
 }
 
+/**
+ * `serve` is HTTPS-only, so browsers may be told to come back over HTTPS alone (RFC 6797).
+ * It goes on every answer of the public listener: those the gateway makes itself, and
+ * proxied ones that carry no policy of their own (the upstream's is relayed unchanged).
+ */
+const HSTS: OutgoingHttpHeaders = Object.freeze({ 'strict-transport-security': 'max-age=31536000' });
+
 /** The HTTPS-only (TLS 1.3) listener in front of the gateway, not yet listening. */
 function createHttpsFront(core: GatewayCore, material: TlsMaterial): Server {
-  const server = createServer(serverTlsOptions(material), (req, res) => core.handle(req, res));
+  const server = createServer(serverTlsOptions(material), (req, res) => {
+    // Set before anything is written: a proxied answer's own header of that name replaces it.
+    res.setHeader('strict-transport-security', HSTS['strict-transport-security'] as string);
+    core.handle(req, res);
+  });
   server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
+  // Node would close a CONNECT socket without a word; the gateway's checks answer it 405.
+  server.on('connect', (req, socket, head) => core.upgrade(req, socket, head));
   // A client that fails the handshake (TLS 1.2 only, garbage) must not leave a socket behind.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
   // Malformed or too slow requests get a status that says why (never the parser's text).
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => writeSocketError(socket, clientErrorKind(err)));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => writeSocketError(socket, clientErrorKind(err), HSTS));
   return server;
 }
 

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fingerprintOfDer, leafPem } from '../protocol/fingerprint';
+import { KEY_EXCHANGE_GROUPS } from './groups';
 
 /** A certificate (and, for serving, its key) read from disk and checked. */
 export interface TlsMaterial {
@@ -55,9 +56,9 @@ export function loadTlsMaterial(certPath: string, keyPath?: string): TlsMaterial
 }
 
 /** The listener's TLS settings for the material: TLS 1.3 only (the discovery page asks for TLS 1.3+). */
-export function serverTlsOptions(material: TlsMaterial): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.3' } {
+export function serverTlsOptions(material: TlsMaterial): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.3'; ecdhCurve: string } {
   if (!material.keyPem) throw new Error('a private key is needed to serve TLS');
-  return { cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3' };
+  return { cert: material.certPem, key: material.keyPem, minVersion: 'TLSv1.3', ecdhCurve: KEY_EXCHANGE_GROUPS };
 }
 
 /** Warnings an operator should see at start and on reload (no self-signed certificates in production). */

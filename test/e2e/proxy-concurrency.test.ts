@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { withDeadline } from '../helpers/deadline';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { testRequest } from '../helpers/http-request';
 import { readBody, startUpstream, type TestUpstream } from '../helpers/upstream';
@@ -36,6 +38,29 @@ describe('concurrent traffic', () => {
     });
     // Every request reached the upstream exactly once.
     expect(upstream.requests.length).toBe(200);
+  });
+
+  it('answers pipelined requests in order, each with its own body, one after the other', async () => {
+    const count = 6;
+    const socket = connect(gw.port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    const answered = new Promise<string[]>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        const answers = [...received.toString('latin1').matchAll(/HTTP\/1\.1 200 OK\r\n[\s\S]*?content-length: (\d+)\r\n[\s\S]*?\r\n\r\n/gi)];
+        const last = answers[count - 1];
+        if (last && received.length >= (last.index ?? 0) + last[0].length + Number(last[1])) {
+          resolve(answers.map((a) => received.toString('latin1').slice((a.index ?? 0) + a[0].length, (a.index ?? 0) + a[0].length + Number(a[1]))));
+        }
+      });
+    });
+    socket.write(Array.from({ length: count }, (_, i) => `POST /v1/pipelined?n=${i} HTTP/1.1\r\nHost: chat.example.test\r\nContent-Length: 5\r\n\r\nbody${i}`).join(''));
+    try {
+      const bodies = await withDeadline(answered, 'every pipelined answer', 5000);
+      expect(bodies).toEqual(Array.from({ length: count }, (_, i) => `/v1/pipelined?n=${i}|body${i}`));
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('serves sequential requests from many client connections over one pooled upstream connection', async () => {

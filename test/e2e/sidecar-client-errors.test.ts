@@ -52,6 +52,13 @@ describe('the sidecar answering requests its parser refused', () => {
     expect(answer.body).toEqual({ error: 'BAD_REQUEST', message: 'Malformed HTTP request' });
   });
 
+  it('answers CONNECT with 405 METHOD_NOT_ALLOWED instead of a silently closed socket, and does not forward it', async () => {
+    const answer = parse(await raw(running, cert, 'CONNECT chat.example.test:443 HTTP/1.1\r\nHost: chat.example.test:443\r\n\r\n'));
+    expect(answer.status).toBe(405);
+    expect(answer.headers).toContain('allow: get, head, post, put, patch, delete, options');
+    expect(answer.body).toEqual({ error: 'METHOD_NOT_ALLOWED', message: 'Method not allowed on this endpoint' });
+  });
+
   it('answers a header block larger than the parser accepts with 431', async () => {
     const answer = parse(await raw(running, cert, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`));
     expect(answer.status).toBe(431);

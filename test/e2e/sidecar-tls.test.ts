@@ -65,6 +65,24 @@ describe('the HTTPS sidecar', () => {
     socket.destroy();
   });
 
+  it.each(['X25519', 'P-256', 'P-384'])('agrees on the %s key exchange', async (group) => {
+    const socket = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert, ecdhCurve: group });
+    await once(socket, 'secureConnect');
+    expect(socket.getEphemeralKeyInfo()).toMatchObject({ type: 'ECDH' });
+    socket.destroy();
+  });
+
+  it.each(['ffdhe2048', 'ffdhe3072'])('refuses a client that offers only the finite-field group %s', async (group) => {
+    const socket = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert, ecdhCurve: group });
+    // `once` rejects with the 'error' it sees first: the handshake failure, when refused.
+    const outcome = await once(socket, 'secureConnect').then(
+      () => 'connected',
+      (err: NodeJS.ErrnoException) => String(err.code),
+    );
+    socket.destroy();
+    expect(outcome).toMatch(/ERR_SSL|EPROTO|ECONNRESET/);
+  });
+
   it('has no plain-HTTP listener: HTTP on the port gets no HTTP answer', async () => {
     await expect(testRequest(`http://127.0.0.1:${running.port}/.well-known/cryptid`)).rejects.toThrow();
   });

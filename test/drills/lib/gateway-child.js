@@ -4,7 +4,7 @@
 // the built package (`dist/`, or DRILL_DIST) as users do, without a compiler in memory.
 // Reads its setup from DRILL_GATEWAY, answers `stats`/`close` over IPC (see
 // `gateway-protocol.ts`), reports status changes and certificate rotations as they happen.
-const { readdirSync } = require('node:fs');
+const { readdirSync, readFileSync, readlinkSync } = require('node:fs');
 const { createServer } = require('node:http');
 const { join } = require('node:path');
 
@@ -42,9 +42,42 @@ async function start() {
   };
 }
 
-async function stats(server, gateway) {
+/** The pool's in-use sockets, as the gateway's own metric reports them. */
+async function upstreamInUse(gateway) {
+  const text = await gateway.registry.getSingleMetricAsString('cryptid_gateway_upstream_sockets');
+  return Number(/state="in_use"\} (\d+)/.exec(text)?.[1] ?? -1);
+}
+
+/** This process's TCP sockets in CLOSE-WAIT (state 08 in /proc/net/tcp*), matched to its own descriptors by inode. */
+function closeWait() {
+  const own = new Set();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (match) own.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '08' && own.has(cols[9])) count++;
+    }
+  }
+  return count;
+}
+
+async function stats(server, gateway, quick) {
   // A full collection first (the parent forks with --expose-gc), so that RSS compares like with like.
-  if (typeof global.gc === 'function') global.gc();
+  if (!quick && typeof global.gc === 'function') global.gc();
   const connections = await new Promise((resolve) => server.getConnections((_err, count) => resolve(count)));
   const memory = process.memoryUsage();
   return {
@@ -54,6 +87,8 @@ async function stats(server, gateway) {
     fds: readdirSync('/proc/self/fd').length,
     sockets: process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length,
     connections,
+    upstreamInUse: await upstreamInUse(gateway),
+    closeWait: closeWait(),
     status: gateway.health.status,
   };
 }
@@ -62,7 +97,7 @@ start().then(
   ({ gateway, server, port, close }) => {
     gateway.on('status', (change) => send({ type: 'status', status: change.status, previous: change.previous, reason: change.reason, at: Date.now() }));
     process.on('message', (message) => {
-      if (message.type === 'stats') void stats(server, gateway).then((value) => send({ type: 'stats', id: message.id, stats: value }));
+      if (message.type === 'stats') void stats(server, gateway, message.quick === true).then((value) => send({ type: 'stats', id: message.id, stats: value }));
       if (message.type === 'close') void close().then(() => process.disconnect());
     });
     // The parent went away (or is done): nothing may outlive a drill.

@@ -90,11 +90,11 @@ export class GatewayProcess {
     return this.child.pid ?? 0;
   }
 
-  /** Asks the process for its own figures (after a full GC). */
-  stats(): Promise<GatewayStats> {
+  /** Asks the process for its own figures (after a full GC, unless `quick`). */
+  stats(quick = false): Promise<GatewayStats> {
     const id = this.nextId++;
     const answer = new Promise<GatewayStats>((resolve) => this.pending.set(id, resolve));
-    this.sendMessage({ type: 'stats', id });
+    this.sendMessage({ type: 'stats', id, ...(quick && { quick }) });
     return within(10_000, 'gateway stats', answer);
   }
 
@@ -117,12 +117,12 @@ export class GatewayProcess {
    * Polls the process's own figures until `predicate` holds or `ms` pass (descriptors
    * close asynchronously and have no event to await across processes); the last figures either way.
    */
-  async statsUntil(predicate: (s: GatewayStats) => boolean, ms: number): Promise<GatewayStats> {
+  async statsUntil(predicate: (s: GatewayStats) => boolean, ms: number, options: { quick?: boolean; everyMs?: number } = {}): Promise<GatewayStats> {
     const end = Date.now() + ms;
     for (;;) {
-      const stats = await this.stats();
+      const stats = await this.stats(options.quick);
       if (predicate(stats) || Date.now() >= end) return stats;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 100));
     }
   }
 

@@ -21,6 +21,10 @@ export interface GatewayStats {
   sockets: number;
   /** Connections the public listener holds. */
   connections: number;
+  /** Upstream pool sockets carrying a request (`cryptid_gateway_upstream_sockets{state="in_use"}`). */
+  upstreamInUse: number;
+  /** The process's own TCP sockets in CLOSE-WAIT: the peer closed, the gateway never did. */
+  closeWait: number;
   status: string;
 }
 
@@ -31,4 +35,5 @@ export type ChildMessage =
   | { type: 'certificateError'; at: number }
   | { type: 'stats'; id: number; stats: GatewayStats };
 
-export type ParentMessage = { type: 'stats'; id: number } | { type: 'close' };
+/** `quick`: without the full GC first (for polling a bound, where RSS is not read). */
+export type ParentMessage = { type: 'stats'; id: number; quick?: boolean } | { type: 'close' };

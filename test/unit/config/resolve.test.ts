@@ -31,7 +31,7 @@ describe('resolveConfig', () => {
     expect(config.discovery.enabled).toBe(true);
     expect(config.health.probe).toEqual(DEFAULTS.health.probe);
     expect(config.health.passive).toEqual(DEFAULTS.health.passive);
-    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, parsedBody: 'reject', paths: ['/'], trustedProxies: [] });
+    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, maxConnections: 512, parsedBody: 'reject', paths: ['/'], trustedProxies: [] });
     expect(config.shutdown).toEqual(DEFAULTS.shutdown);
     expect(config.logLevel).toBe('info');
     expect(config.discovery.document).toEqual({

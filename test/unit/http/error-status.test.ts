@@ -13,6 +13,9 @@ describe('failure table', () => {
     ['federationDisabled', 403, 'FEDERATION_DISABLED', undefined, undefined],
     ['bodyAlreadyRead', 500, 'BODY_ALREADY_READ', undefined, undefined],
     ['upgradeNotForwarded', 400, 'UNSUPPORTED_UPGRADE', undefined, undefined],
+    ['badTarget', 400, 'BAD_REQUEST', undefined, undefined],
+    ['badHost', 400, 'BAD_REQUEST', undefined, undefined],
+    ['notImplemented', 501, 'NOT_IMPLEMENTED', undefined, undefined],
   ] as const)('maps %s to %i %s', (kind, status, error, code, retryAfter) => {
     const row = FAILURES[kind as FailureKind];
     expect(row.status).toBe(status);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
   GatewayMetrics,
@@ -12,6 +13,7 @@ import {
 } from '../../../src/metrics/metrics';
 import { ROUTES, routeOf } from '../../../src/protocol/routes';
 import { PACKAGE_VERSION } from '../../../src/version';
+import { requireExecutable, skipWithout } from '../../helpers/executables';
 import { parsePrometheusText, sampleValue, seriesCount, type MetricFamily } from '../../helpers/prometheus-text';
 
 async function scrape(metrics: GatewayMetrics): Promise<Map<string, MetricFamily>> {
@@ -78,6 +80,22 @@ describe('GatewayMetrics', () => {
     expect(on.has('process_cpu_user_seconds_total')).toBe(true);
     expect([...on.keys()].some((n) => n.startsWith('nodejs_'))).toBe(true);
     expect([...off.keys()].filter((n) => !n.startsWith('cryptid_gateway_'))).toEqual([]);
+  });
+
+  it('names only counters *_total, the default metrics included (the Prometheus naming rule promtool checks)', async () => {
+    const families = await scrape(new GatewayMetrics({ defaultMetrics: true }));
+    const misnamed = [...families.values()].filter((f) => f.type !== 'counter' && f.name.endsWith('_total')).map((f) => f.name);
+    expect(misnamed).toEqual([]);
+    // What the dropped totals said is still there, by type.
+    for (const name of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) expect(families.has(name)).toBe(true);
+  });
+
+  it(`passes promtool check metrics${skipWithout('promtool') ? ' (SKIPPED: promtool is not on PATH; apt-get install -y prometheus)' : ''}`, async () => {
+    if (skipWithout('promtool')) return;
+    const text = await new GatewayMetrics({ defaultMetrics: true }).registry.metrics();
+    const result = spawnSync(requireExecutable('promtool', 'prometheus'), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 15000 });
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('accepts a registry in which the caller already collects the default metrics', () => {
@@ -230,8 +248,11 @@ describe('GatewayMetrics', () => {
       fail_fast: 0,
       shutting_down: 2,
       body_already_read: 0,
+      bad_request: 0,
+      method_not_allowed: 0,
+      not_implemented: 0,
     });
-    expect([...REJECT_REASONS].sort()).toEqual(['body_already_read', 'body_too_large', 'fail_fast', 'federation_disabled', 'shutting_down']);
+    expect([...REJECT_REASONS].sort()).toEqual(['bad_request', 'body_already_read', 'body_too_large', 'fail_fast', 'federation_disabled', 'method_not_allowed', 'not_implemented', 'shutting_down']);
     expect([...UPSTREAM_ERROR_REASONS].sort()).toEqual(['dns', 'other', 'protocol', 'refused', 'reset', 'timeout', 'tls', 'unreachable']);
   });
 

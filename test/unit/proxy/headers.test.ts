@@ -43,6 +43,11 @@ describe('forwardRequestHeaders', () => {
     expect(forwardRequestHeaders({ 'transfer-encoding': 'chunked' }, client)['transfer-encoding']).toBe('chunked');
   });
 
+  it("drops a client's X-Forwarded-For named in Connection before appending the client address", () => {
+    const out = forwardRequestHeaders({ connection: 'X-Forwarded-For', 'x-forwarded-for': '203.0.113.1', host: 'h' }, client);
+    expect(out['x-forwarded-for']).toBe('198.51.100.7');
+  });
+
   it('appends to an existing X-Forwarded-For and overrides -Proto and -Host', () => {
     const out = forwardRequestHeaders({ 'x-forwarded-for': '203.0.113.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil', host: 'h' }, client);
     expect(out['x-forwarded-for']).toBe('203.0.113.1, 198.51.100.7');

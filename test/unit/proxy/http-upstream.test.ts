@@ -130,7 +130,7 @@ describe('the HTTP upstream', () => {
     });
     const port = await listenLocal(upstream);
     upstreamUrl = new URL(`http://127.0.0.1:${port}`);
-    engine = createHttpUpstream(upstreamUrl);
+    engine = createHttpUpstream(upstreamUrl, 512);
   });
 
   afterEach(async () => {
