@@ -167,7 +167,7 @@ describe('TrafficObserver, what the metrics show', () => {
     const f = await scrape(s.metrics);
     const rejected = Object.fromEntries((f.get(METRIC_NAMES.rejected)?.samples ?? []).map((x) => [x.labels.reason, x.value]));
     const errors = (f.get(METRIC_NAMES.upstreamErrors)?.samples ?? []).reduce((sum, x) => sum + x.value, 0);
-    expect({ rejected, errors }).toEqual({ rejected: { body_too_large: 1, federation_disabled: 1, fail_fast: 1, shutting_down: 2, body_already_read: 0 }, errors: 0 });
+    expect({ rejected, errors }).toEqual({ rejected: { body_too_large: 1, federation_disabled: 1, fail_fast: 1, shutting_down: 2, body_already_read: 0, bad_request: 0, method_not_allowed: 0, not_implemented: 0 }, errors: 0 });
   });
 
   it('counts upstream errors by failure kind, from requests and from upgrades, but not a refused or abandoned upgrade', async () => {
