@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { configuredDocumentSchema } from '../protocol/document';
 import { DEFAULTS } from './defaults';
 import { parseListenAddress } from './listen-address';
+import { rateLimitsSchema } from './rate-limit-schema';
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
 const nonNegativeInt = z.number({ error: 'expected an integer ≥ 0' }).int('expected an integer ≥ 0').nonnegative('expected an integer ≥ 0');
@@ -96,6 +97,7 @@ export const configSchema = z.strictObject({
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
     })
     .default({ ...DEFAULTS.proxy }),
+  rateLimits: rateLimitsSchema.prefault({}),
   shutdown: z
     .strictObject({
       drainDelayMs: nonNegativeInt.default(DEFAULTS.shutdown.drainDelayMs),
