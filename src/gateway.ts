@@ -18,6 +18,9 @@ import { startMetricsListener, type MetricsListener, type Readiness } from './me
 import { GatewayMetrics } from './metrics/metrics';
 import type { ProxyObserver } from './proxy/observer';
 import { ReverseProxy } from './proxy/reverse-proxy';
+import { RateLimitGate } from './rate-limit/gate';
+import { RateLimiter } from './rate-limit/limiter';
+import { RateLimitMetrics } from './rate-limit-metrics';
 import type { TlsMaterial } from './tls/material';
 import { TrafficObserver } from './traffic-observer';
 
@@ -90,6 +93,10 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly metricsHandler: MetricsHandler;
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
   readonly proxy: ReverseProxy;
+  /** The rate limiter, unless `rateLimits.enabled` is false; follow a new document with `applyDocument`. */
+  readonly rateLimiter: RateLimiter | undefined;
+  private readonly rateLimitGate: RateLimitGate | undefined;
+  private readonly tunnel = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.proxy.upgrade(req, socket, head);
   private shutdownStarted = false;
   private closed: Promise<void> | undefined;
   private metricsListener: Promise<MetricsListener | undefined> | undefined;
@@ -132,6 +139,13 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       upstreamUnhealthy: internals.upstreamUnhealthy ?? (() => this.tracker.isUnhealthy()),
     });
     this.metrics.watchPool(this.proxy.pool);
+    if (config.rateLimits.enabled) {
+      const observer = new RateLimitMetrics(this.metrics, config.rateLimits.store);
+      this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer });
+      // The rules follow the document as served, not as configured.
+      this.rateLimiter.applyDocument(this.discovery.document);
+      this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
+    }
     // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
   }
@@ -148,11 +162,13 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     const url = req.url ?? '/';
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
+    if (this.rateLimitGate !== undefined) return this.rateLimitGate.http(req, res, this.proxy.web);
     this.proxy.web(req, res);
   }
 
   /** WebSocket upgrades, on any path: tunnelled to the upstream. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.rateLimitGate !== undefined) return this.rateLimitGate.upgrade(req, socket, head, this.tunnel);
     this.proxy.upgrade(req, socket, head);
   }
 
@@ -202,6 +218,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       this.beginShutdown();
       this.tracker.stop();
       await this.proxy.close();
+      await this.rateLimiter?.close();
       const listener = await this.metricsListener?.catch(() => undefined);
       await listener?.close();
       this.emit('close');

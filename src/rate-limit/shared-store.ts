@@ -1,0 +1,111 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { ResolvedRateLimits } from '../config/options';
+import type { Logger } from '../logger';
+import type { RateLimitObserver } from './observer';
+import { createRedisClient } from './redis-client';
+import { withScript } from './redis-script';
+import { RedisStore } from './redis-store';
+import type { CompiledRule } from './rules';
+import type { Decision } from './sliding-window';
+import { failureOf, StoreHealth, type StoreFailure } from './store-health';
+
+/** How long `close()` waits for an owned connection to end before it lets go of it. */
+const CLOSE_WAIT_MS = 1000;
+
+/**
+ * The Redis side of the limiter: the client (created from the configuration, or the
+ * library user's own), the script, the store's health, and the bound on every wait. A check
+ * resolves within `timeoutMs` with the store's decisions, or with `undefined` when the store
+ * did not answer (then `onStoreError` decides, in the caller).
+ */
+export class SharedStore {
+  private readonly client: Redis | Cluster;
+  private readonly owned: boolean;
+  private readonly store: RedisStore;
+  private readonly health: StoreHealth;
+  private readonly timeoutMs: number;
+  private readonly onReady = (): void => this.health.connected();
+  private readonly onError = (): void => undefined;
+
+  constructor(settings: ResolvedRateLimits, logger: Logger, observer: RateLimitObserver) {
+    const { redis } = settings;
+    this.timeoutMs = redis.timeoutMs;
+    this.owned = redis.client === undefined;
+    if (redis.client !== undefined) this.client = redis.client;
+    else if (redis.target !== undefined) this.client = createRedisClient(redis.target);
+    else throw new Error('store: redis needs redis.url, redis.cluster or redis.client');
+    this.store = new RedisStore(withScript(this.client), redis.keyPrefix);
+    this.health = new StoreHealth({
+      timeoutMs: redis.timeoutMs,
+      ping: () => this.client.ping(),
+      changed: (up, reason) => {
+        observer.storeState(up);
+        if (up) logger.info({ event: 'rate_limit_store_up' }, 'rate-limit store reachable: limits are shared again');
+        else logger.warn({ event: 'rate_limit_store_down', reason, onStoreError: settings.onStoreError }, storeDownMessage(settings.onStoreError));
+      },
+    });
+    // ioredis reports connection errors as events too; the checks and probes see them, so
+    // they are neither logged here nor left unhandled.
+    this.client.on('error', this.onError);
+    this.client.on('ready', this.onReady);
+    if (this.client.status === 'ready') this.health.connected();
+    else this.health.start();
+  }
+
+  /** True while checks go to Redis. */
+  get up(): boolean {
+    return this.health.up;
+  }
+
+  /**
+   * Checks one request against each rule (its client key per rule) in Redis, counting it
+   * where admitted. Resolves within `timeoutMs`: the decisions, or undefined if Redis did not
+   * answer (and the store is then down until a probe gets an answer).
+   */
+  check(rules: readonly CompiledRule[], keys: readonly string[]): Promise<Decision[] | undefined> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const fail = (reason: StoreFailure): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.health.failed(reason);
+        resolve(undefined);
+      };
+      const timer = setTimeout(() => fail('timeout'), this.timeoutMs);
+      const hits = rules.map((rule, i) => this.store.hit(rule.name, keys[i] as string, rule.limit, rule.windowMs));
+      (hits.length === 1 ? (hits[0] as Promise<Decision>).then((d) => [d]) : Promise.all(hits)).then(
+        (decisions) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(decisions);
+        },
+        (err: unknown) => fail(failureOf(err)),
+      );
+    });
+  }
+
+  /** Stops probing; closes the connection if the gateway made it (a library user's client stays theirs). */
+  async close(): Promise<void> {
+    this.health.stop();
+    this.client.off('error', this.onError);
+    this.client.off('ready', this.onReady);
+    if (!this.owned) return;
+    const client = this.client;
+    // Never "quit": it waits for Redis to answer, and a stopped Redis never does.
+    client.on('error', this.onError);
+    const ended = client.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve()));
+    client.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    client.off('error', this.onError);
+  }
+}
+
+function storeDownMessage(onStoreError: 'allow' | 'deny'): string {
+  return onStoreError === 'allow'
+    ? 'rate-limit store unreachable: each replica limits by itself (limit ÷ replicas) until it answers again'
+    : 'rate-limit store unreachable: limited routes answer 503 until it answers again';
+}
