@@ -84,8 +84,10 @@ export class RateLimitGate {
     }
     for (const d of verdict.decisions) if (!d.decision.allowed) this.observer.limited(d.rule.name);
     const headers: OutgoingHttpHeaders = rateLimitHeaders(verdict.decisions);
-    // A body the request still carries is not read just to be thrown away.
-    if (hasBody(req)) headers.connection = 'close';
+    // A large or unknown body is not read just to be thrown away; a small one is (Node reads
+    // it off after the answer), which keeps the connection: a client over its limit that
+    // had to reconnect for every retry would cost a TLS handshake each time.
+    if (largeBody(req)) headers.connection = 'close';
     writeError(res, 'rateLimited', headers, head, verdict.retryAfter);
     this.observer.answered(req.method, path, FAILURES.rateLimited.status, (performance.now() - started) / 1000);
   }
@@ -111,10 +113,14 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** True when the request declares a body (RFC 9112 §6.3): a non-zero length, or any transfer coding. */
-function hasBody(req: IncomingMessage): boolean {
+/** Bodies up to this size are read off and dropped after a refusal. */
+const DRAINED_BODY_BYTES = 65536;
+
+/** True when the request declares a body (RFC 9112 §6.3) larger than is worth reading off, or one of unknown length. */
+function largeBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+  return length !== undefined && !(Number(length) <= DRAINED_BODY_BYTES);
 }
 
 function ignore(): void {}

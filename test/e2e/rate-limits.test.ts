@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type WebSocket from 'ws';
 import { FAILURES } from '../../src/http/error-status';
 import { startGateway, type TestGateway } from '../helpers/gateway';
@@ -47,8 +48,31 @@ describe('rate limits (memory store)', () => {
     expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(refused.headers['ratelimit-policy']).toBe('"sends";q=2;w=60');
     expect(refused.headers.ratelimit).toBe(`"sends";r=0;t=${retryAfter}`);
-    // It had a body the gateway did not read: the connection ends instead.
-    expect(refused.headers.connection).toBe('close');
+  });
+
+  it('ends the connection of a refused request only when its body is large or of unknown length', async () => {
+    const gw = await start(upstream.url, { rateLimits: { rules: [{ name: 'sends', match: ['POST /v1/messages'], key: 'ip', limit: 1, windowMs: 60_000 }] } });
+    await testRequest(`${gw.url}/v1/messages`, { method: 'POST', body: '{}' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; connection: string | undefined; reused: boolean }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${gw.url}/v1/messages`, { method: 'POST', agent, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const small = await post('{"x":1}');
+      expect(small).toMatchObject({ status: 429, connection: 'keep-alive' });
+      // The small body was read off: the next request goes on the same connection.
+      expect(await post('{}')).toMatchObject({ status: 429, reused: true });
+      expect(await post(Buffer.alloc(70_000, 'x'))).toMatchObject({ status: 429, connection: 'close' });
+      expect(await post('{}', { 'transfer-encoding': 'chunked' })).toMatchObject({ status: 429, connection: 'close' });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('puts RateLimit-Policy and RateLimit on forwarded answers of a limited route, and on no other', async () => {
