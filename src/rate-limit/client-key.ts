@@ -45,7 +45,8 @@ export function expandIPv6(address: string): string[] {
 /** Hex digits of a token's SHA-256 kept: the token never stays in memory, a store or a log. */
 const DIGEST_HEX = 32;
 
-function digest(text: string): string {
+/** The truncated SHA-256 a token or header value is held as. Pure. */
+export function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, DIGEST_HEX);
 }
 
