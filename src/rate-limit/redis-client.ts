@@ -13,8 +13,8 @@ const CONNECT_TIMEOUT_MS = 2000;
  * The connection options every connection shares. A request never waits in ioredis' own
  * queues: no offline queue (a command while disconnected fails at once) and no retries of a
  * command (it fails when its connection does); the limiter's own timer bounds the rest.
- * Auto-pipelining sends the checks of one event-loop turn in one write, the lever that
- * matters for throughput.
+ * No auto-pipelining: the store already sends the checks of one event-loop turn as one
+ * script call, and ioredis' own batching would hold that call back one more turn.
  */
 function connectionOptions(target: ResolvedRedisTarget): RedisOptions {
   return {
@@ -35,7 +35,6 @@ export function createRedisClient(target: ResolvedRedisTarget): Redis | Cluster 
     const clusterOptions: ClusterOptions = {
       redisOptions: options,
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
       clusterRetryStrategy: reconnectDelayMs,
     };
     return new Cluster(
@@ -45,5 +44,5 @@ export function createRedisClient(target: ResolvedRedisTarget): Redis | Cluster 
   }
   const node = target.nodes[0];
   if (node === undefined) throw new Error('a Redis target names at least one node');
-  return new Redis({ ...options, host: node.host, port: node.port, db: target.db, enableAutoPipelining: true });
+  return new Redis({ ...options, host: node.host, port: node.port, db: target.db });
 }

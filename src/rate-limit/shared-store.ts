@@ -7,7 +7,7 @@ import { withScript } from './redis-script';
 import { RedisStore } from './redis-store';
 import type { CompiledRule } from './rules';
 import type { Decision } from './sliding-window';
-import { failureOf, StoreHealth, type StoreFailure } from './store-health';
+import { failureOf, StoreHealth } from './store-health';
 
 /** How long `close()` waits for an owned connection to end before it lets go of it. */
 const CLOSE_WAIT_MS = 1000;
@@ -23,18 +23,16 @@ export class SharedStore {
   private readonly owned: boolean;
   private readonly store: RedisStore;
   private readonly health: StoreHealth;
-  private readonly timeoutMs: number;
   private readonly onReady = (): void => this.health.connected();
   private readonly onError = (): void => undefined;
 
   constructor(settings: ResolvedRateLimits, logger: Logger, observer: RateLimitObserver) {
     const { redis } = settings;
-    this.timeoutMs = redis.timeoutMs;
     this.owned = redis.client === undefined;
     if (redis.client !== undefined) this.client = redis.client;
     else if (redis.target !== undefined) this.client = createRedisClient(redis.target);
     else throw new Error('store: redis needs redis.url, redis.cluster or redis.client');
-    this.store = new RedisStore(withScript(this.client), redis.keyPrefix);
+    this.store = new RedisStore(withScript(this.client), redis.keyPrefix, redis.timeoutMs, this.client.isCluster);
     this.health = new StoreHealth({
       timeoutMs: redis.timeoutMs,
       ping: () => this.client.ping(),
@@ -63,26 +61,10 @@ export class SharedStore {
    * answer (and the store is then down until a probe gets an answer).
    */
   check(rules: readonly CompiledRule[], keys: readonly string[]): Promise<Decision[] | undefined> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const fail = (reason: StoreFailure): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.health.failed(reason);
-        resolve(undefined);
-      };
-      const timer = setTimeout(() => fail('timeout'), this.timeoutMs);
-      const hits = rules.map((rule, i) => this.store.hit(rule.name, keys[i] as string, rule.limit, rule.windowMs));
-      (hits.length === 1 ? (hits[0] as Promise<Decision>).then((d) => [d]) : Promise.all(hits)).then(
-        (decisions) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(decisions);
-        },
-        (err: unknown) => fail(failureOf(err)),
-      );
+    const hits = rules.map((rule, i) => this.store.hit(rule.name, keys[i] as string, rule.limit, rule.windowMs));
+    return (hits.length === 1 ? (hits[0] as Promise<Decision>).then((d) => [d]) : Promise.all(hits)).catch((err: unknown) => {
+      this.health.failed(failureOf(err));
+      return undefined;
     });
   }
 

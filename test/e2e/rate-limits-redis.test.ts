@@ -1,6 +1,9 @@
 import { request } from 'node:http';
 import type WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import type { RateLimitOptions } from '../../src/config/options';
+import { withScript } from '../../src/rate-limit/redis-script';
+import { RedisStore } from '../../src/rate-limit/redis-store';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { skipWithout } from '../helpers/executables';
 import { testRequest, type TestResponse } from '../helpers/http-request';
@@ -240,6 +243,50 @@ describeRedis('rate limits shared through Redis', () => {
       expect(upstream.requests.length).toBe(before);
       expect(await metric(gw, 'cryptid_gateway_http_requests_total', { method: 'POST', route: '/v1/messages', status_code: 'other' })).toBe(1);
     });
+  });
+});
+
+describeRedis('the Redis store', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    client = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await redis.stop();
+  });
+
+  /** Script calls Redis has run so far (EVALSHA, and EVAL for the first one after a NOSCRIPT). */
+  const scriptCalls = (): number =>
+    [...redis.cli('info', 'commandstats').matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+
+  it('sends the checks of one event-loop turn as one script call, each decided in order', async () => {
+    const store = new RedisStore(withScript(client), 'batch:', 1000, false);
+    await store.hit('warm', 'ip:0', 1, HOUR);
+    const before = scriptCalls();
+    const decisions = await Promise.all([
+      ...Array.from({ length: 50 }, () => store.hit('r', 'ip:192.0.2.1', 10, HOUR)),
+      ...Array.from({ length: 5 }, () => store.hit('r', 'ip:192.0.2.2', 10, HOUR)),
+    ]);
+    expect(scriptCalls() - before).toBe(1);
+    expect(decisions.slice(0, 50).filter((d) => d.allowed)).toHaveLength(10);
+    expect(decisions.slice(0, 10).map((d) => d.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(decisions.slice(50).every((d) => d.allowed)).toBe(true);
+  });
+
+  it('rejects every check of a call that Redis does not answer in time', async () => {
+    const store = new RedisStore(withScript(client), 'batch:', 150, false);
+    await store.hit('warm', 'ip:0', 1, HOUR);
+    redis.pause();
+    try {
+      const outcomes = await Promise.allSettled([store.hit('r', 'ip:a', 10, HOUR), store.hit('r', 'ip:b', 10, HOUR)]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+      expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'ProbeTimeout' });
+    } finally {
+      redis.resume();
+    }
   });
 });
 
