@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { FAILURES } from '../http/error-status';
+import { addResponseHeaders } from '../http/added-headers';
 import { writeError, writeSocketError } from '../http/json-error';
 import type { Logger } from '../logger';
 import { rateLimitHeaders } from './headers';
@@ -71,9 +72,8 @@ export class RateLimitGate {
       return;
     }
     if (verdict.kind === 'allowed') {
-      const headers = rateLimitHeaders(verdict.decisions);
-      res.setHeader('ratelimit-policy', headers['ratelimit-policy']);
-      res.setHeader('ratelimit', headers.ratelimit);
+      // On the answer, whether the upstream's or an error of the gateway's own.
+      addResponseHeaders(res, rateLimitHeaders(verdict.decisions));
       return forward(req, res);
     }
     const head = req.method === 'HEAD';

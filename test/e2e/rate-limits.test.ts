@@ -4,7 +4,7 @@ import { FAILURES } from '../../src/http/error-status';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { testRequest } from '../helpers/http-request';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text';
-import { startUpstream, type TestUpstream } from '../helpers/upstream';
+import { refusingUpstreamUrl, startUpstream, type TestUpstream } from '../helpers/upstream';
 import { openWs, refusedHandshake, startWsUpstream, type WsUpstream } from '../helpers/ws-upstream';
 
 const BODY = { error: 'RATE_LIMIT_EXCEEDED', message: FAILURES.rateLimited.message, code: 4004 };
@@ -86,6 +86,32 @@ describe('rate limits (memory store)', () => {
     const elsewhere = await testRequest(`${gw.url}/v1/messages`);
     expect(elsewhere.headers['ratelimit-policy']).toBeUndefined();
     expect(elsewhere.headers.ratelimit).toBeUndefined();
+  });
+
+  it('lists the upstream\'s own RateLimit fields after the gateway\'s, and keeps the rest of its answer', async () => {
+    const limiting = await startUpstream((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'ratelimit-policy': '"server";q=60;w=60', ratelimit: '"server";r=59;t=60', 'x-upstream': 'yes' }).end('ok');
+    });
+    try {
+      const gw = await start(limiting.url, { rateLimits: { rules: [{ name: 'sends', match: ['/v1/'], key: 'ip', limit: 5, windowMs: 60_000 }] } });
+      const res = await testRequest(`${gw.url}/v1/messages`);
+      expect(res.headers['ratelimit-policy']).toBe('"sends";q=5;w=60, "server";q=60;w=60');
+      expect(res.headers.ratelimit).toMatch(/^"sends";r=4;t=\d+, "server";r=59;t=60$/);
+      expect(res.headers['x-upstream']).toBe('yes');
+      expect(res.body.toString()).toBe('ok');
+    } finally {
+      await limiting.close();
+    }
+  });
+
+  it('puts the RateLimit fields on an error the gateway answers for a limited route too', async () => {
+    const gw = await start(await refusingUpstreamUrl(), { rateLimits: { rules: [{ name: 'sends', match: ['/v1/'], key: 'ip', limit: 5, windowMs: 60_000 }] } });
+    const res = await testRequest(`${gw.url}/v1/messages`);
+    expect(res.status).toBe(502);
+    expect(res.json).toMatchObject({ error: 'UPSTREAM_UNAVAILABLE' });
+    expect(res.headers['ratelimit-policy']).toBe('"sends";q=5;w=60');
+    expect(res.headers.ratelimit).toMatch(/^"sends";r=4;t=\d+$/);
   });
 
   it('answers HEAD over the limit with the same headers and no body', async () => {
