@@ -162,7 +162,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     const url = req.url ?? '/';
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
-    if (this.rateLimitGate !== undefined) return this.rateLimitGate.http(req, res, this.proxy.web);
+    if (this.rateLimitGate !== undefined) return this.rateLimitGate.http(req, res, this.proxy.web, url);
     this.proxy.web(req, res);
   }
 

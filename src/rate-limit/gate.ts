@@ -28,9 +28,12 @@ export class RateLimitGate {
     private readonly observer: RateLimitObserver = NOOP_RATE_LIMIT_OBSERVER,
   ) {}
 
-  /** An HTTP request: checked, then answered here or handed to `forward`. */
-  http(req: IncomingMessage, res: ServerResponse, forward: Forward): void {
-    const path = pathOf(req.url);
+  /**
+   * An HTTP request: checked, then answered here or handed to `forward`.
+   * @param url the request target the proxy forwards (where a framework rewrote `req.url`, the original one)
+   */
+  http(req: IncomingMessage, res: ServerResponse, forward: Forward, url: string | undefined = req.url): void {
+    const path = pathOf(url);
     const rules = this.limiter.match(req.method ?? 'GET', path);
     if (rules.length === 0) return forward(req, res);
     const started = performance.now();
@@ -42,9 +45,9 @@ export class RateLimitGate {
     );
   }
 
-  /** A WebSocket upgrade: checked, then refused on the socket or handed to `tunnel`. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tunnel: Tunnel): void {
-    const rules = this.limiter.match(req.method ?? 'GET', pathOf(req.url));
+  /** A WebSocket upgrade: checked, then refused on the socket or handed to `tunnel` (`url` as for `http`). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tunnel: Tunnel, url: string | undefined = req.url): void {
+    const rules = this.limiter.match(req.method ?? 'GET', pathOf(url));
     if (rules.length === 0) return tunnel(req, socket, head);
     // A socket error while the check runs must not crash the process; the tunnel adds its own handling.
     socket.on('error', ignore);

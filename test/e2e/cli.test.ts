@@ -84,6 +84,7 @@ describe('the cryptid-gateway command', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('configuration is valid');
     expect(ok.stdout).toContain(opensslFingerprint(cert.certPath));
+    expect(ok.stdout).toContain('rate limits  memory: federation 1000 per 60 s, announce 240 per 3600 s (from the document)');
 
     const bad = join(cert.dir, 'bad.yaml');
     writeFileSync(bad, `upstream: ftp://x\nlisten: nowhere\ntls: {cert: /nope.crt, key: ${cert.keyPath}}\ndiscovery: {document: {server_name: BAD}}\nproxy: {timeout: 5}\n`);
