@@ -17,6 +17,7 @@ export { ConfigError } from './errors';
 export type { ConfigProblem } from './errors';
 export { DEFAULTS } from './config/defaults';
 export type { GatewayOptions, ResolvedConfig, ProbeOptions, PassiveOptions, ListenAddress, HostPort } from './config/options';
+export type { RateLimitOptions, RateLimitRuleOptions, RateLimitRedisOptions, RateLimitKey } from './config/options';
 export type { LogLevel } from './logger';
 export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './protocol/document';
 export { DOCUMENT_DEFAULTS } from './protocol/document';
