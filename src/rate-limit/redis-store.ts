@@ -18,6 +18,9 @@ export function redisKeyBase(keyPrefix: string, rule: string, clientKey: string)
   return `${keyPrefix}{${rule}:${createHash('sha256').update(clientKey).digest('hex').slice(0, DIGEST_HEX)}}`;
 }
 
+/** Key bases remembered, so that a key checked again (the flood case) is not hashed again; forgotten all at once when full. */
+const BASE_CACHE_SIZE = 4096;
+
 /** One check waiting for its batch. */
 interface Pending {
   readonly base: string;
@@ -37,6 +40,7 @@ interface Pending {
 export class RedisStore {
   private queue: Pending[] = [];
   private scheduled = false;
+  private readonly bases = new Map<string, string>();
   private readonly flush = (): void => this.send();
 
   constructor(
@@ -49,14 +53,26 @@ export class RedisStore {
 
   /** Checks one request and counts it if admitted. */
   hit(rule: string, clientKey: string, limit: number, windowMs: number): Promise<Decision> {
+    const base = this.baseOf(rule, clientKey);
     return new Promise((resolve, reject) => {
-      this.queue.push({ base: redisKeyBase(this.keyPrefix, rule, clientKey), limit, windowMs, resolve, reject });
+      this.queue.push({ base, limit, windowMs, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // After the I/O callbacks of this turn: every request that arrived in it joins.
         setImmediate(this.flush);
       }
     });
+  }
+
+  private baseOf(rule: string, clientKey: string): string {
+    const id = `${rule}\n${clientKey}`;
+    let base = this.bases.get(id);
+    if (base === undefined) {
+      if (this.bases.size >= BASE_CACHE_SIZE) this.bases.clear();
+      base = redisKeyBase(this.keyPrefix, rule, clientKey);
+      this.bases.set(id, base);
+    }
+    return base;
   }
 
   private send(): void {
