@@ -15,19 +15,23 @@ export function addResponseHeaders(res: ServerResponse, headers: Readonly<Record
   (res as WithAdded)[ADDED] = headers;
 }
 
+/** True when this response has headers added to it. */
+export function hasAddedHeaders(res: ServerResponse): boolean {
+  return (res as WithAdded)[ADDED] !== undefined;
+}
+
 /**
- * `headers` with the added ones in (the same object when there are none, a new one
- * otherwise). A field the upstream sent too becomes a list, the gateway's members first
- * (RateLimit fields are lists: both policies stay visible).
+ * Puts the added headers into `headers` (changed in place, and returned): pass an object of
+ * this answer's own. A field the upstream sent too becomes a list, the gateway's members
+ * first (RateLimit fields are lists: both policies stay visible).
  */
 export function withAddedHeaders(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const added = (res as WithAdded)[ADDED];
   if (added === undefined) return headers;
-  const merged = { ...headers };
-  for (const name of Object.keys(added)) {
+  for (const name in added) {
     const ours = added[name] as string;
-    const theirs = merged[name];
-    merged[name] = theirs === undefined ? ours : `${ours}, ${Array.isArray(theirs) ? theirs.join(', ') : String(theirs)}`;
+    const theirs = headers[name];
+    headers[name] = theirs === undefined ? ours : `${ours}, ${Array.isArray(theirs) ? theirs.join(', ') : String(theirs)}`;
   }
-  return merged;
+  return headers;
 }

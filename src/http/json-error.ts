@@ -1,6 +1,6 @@
 import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { withAddedHeaders } from './added-headers';
+import { hasAddedHeaders, withAddedHeaders } from './added-headers';
 import { FAILURES, type Failure, type FailureKind } from './error-status';
 
 /** A failure's response, serialised once: the hot path only writes bytes. */
@@ -66,7 +66,9 @@ export function writeError(
     return;
   }
   const prepared = retryAfter === undefined ? PREPARED[kind] : withRetryAfter(PREPARED[kind], retryAfter);
-  res.writeHead(prepared.status, withAddedHeaders(res, extraHeaders ? { ...prepared.headers, ...extraHeaders } : prepared.headers));
+  // The prepared headers are shared by every answer of this kind: added ones go into a copy.
+  const headers = extraHeaders ? { ...prepared.headers, ...extraHeaders } : hasAddedHeaders(res) ? { ...prepared.headers } : prepared.headers;
+  res.writeHead(prepared.status, withAddedHeaders(res, headers));
   res.end(headOnly ? undefined : prepared.body);
 }
 

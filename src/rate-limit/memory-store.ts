@@ -8,22 +8,30 @@ interface Counter {
   current: number;
   /** When both windows are over and the counter says nothing any more. */
   expiresAt: number;
+  /** The store's hit count when the key was last moved to the recent end. */
+  touched: number;
 }
 
 /**
- * Sliding-window counters in this process: a `Map` kept in least-recently-used order (a hit
- * moves its key to the end), bounded by `maxKeys`. A flood of distinct keys evicts the
- * least recently used counters; an evicted key starts again from zero, so eviction can only
- * make the limiter more lenient, never refuse someone wrongly. Counters whose windows are
- * over are dropped lazily: each hit also looks at the oldest one.
+ * Sliding-window counters in this process: a `Map` kept in least-recently-used order,
+ * bounded by `maxKeys`. A flood of distinct keys evicts the least recently used counters; an
+ * evicted key starts again from zero, so eviction can only make the limiter more lenient,
+ * never refuse someone wrongly. A key in use is moved to the recent end once it has fallen
+ * a quarter of the way back (not on every hit: a hot key then costs a lookup, not two map
+ * writes), so a key hit at least once per `maxKeys / 4` checks is never evicted. Counters
+ * whose windows are over are dropped lazily, as new keys come in.
  */
 export class MemoryStore {
   private readonly counters = new Map<string, Counter>();
+  private hits = 0;
+  private readonly touchEvery: number;
 
   constructor(
     private readonly maxKeys: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.touchEvery = Math.max(1, Math.floor(maxKeys / 4));
+  }
 
   /** Keys held now. */
   get size(): number {
@@ -35,14 +43,19 @@ export class MemoryStore {
     const now = this.now();
     const { index, elapsedMs } = windowOf(now, windowMs);
     const counters = this.counters;
-    // Before the lookup: the counter dropped may be this key's, whose windows are over anyway.
-    this.dropExpired(now);
+    const hits = ++this.hits;
     let counter = counters.get(key);
     if (counter === undefined) {
-      counter = { index, previous: 0, current: 0, expiresAt: 0 };
+      this.dropExpired(now);
       if (counters.size >= this.maxKeys) this.evictOldest();
+      counter = { index, previous: 0, current: 0, expiresAt: 0, touched: hits };
+      counters.set(key, counter);
     } else {
-      counters.delete(key);
+      if (hits - counter.touched >= this.touchEvery) {
+        counters.delete(key);
+        counters.set(key, counter);
+        counter.touched = hits;
+      }
       if (counter.index !== index) {
         // One window on: the current count becomes the previous one. Further: both are over.
         counter.previous = counter.index === index - 1 ? counter.current : 0;
@@ -50,7 +63,6 @@ export class MemoryStore {
         counter.index = index;
       }
     }
-    counters.set(key, counter);
     const allowed = admits(limit, counter.previous, counter.current, elapsedMs, windowMs);
     if (allowed) {
       counter.current++;
@@ -69,9 +81,12 @@ export class MemoryStore {
     if (!oldest.done) this.counters.delete(oldest.value);
   }
 
-  /** The least recently used counter goes if both its windows are over (one per hit: O(1)). */
+  /** Up to two of the least recently used counters go if both their windows are over: amortised O(1). */
   private dropExpired(now: number): void {
-    const oldest = this.counters.entries().next();
-    if (!oldest.done && oldest.value[1].expiresAt <= now) this.counters.delete(oldest.value[0]);
+    for (let i = 0; i < 2; i++) {
+      const oldest = this.counters.entries().next();
+      if (oldest.done || oldest.value[1].expiresAt > now) return;
+      this.counters.delete(oldest.value[0]);
+    }
   }
 }

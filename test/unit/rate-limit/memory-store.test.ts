@@ -33,15 +33,19 @@ describe('the memory store', () => {
     expect(store.hit('a', 1, 60_000).allowed).toBe(true);
   });
 
-  it('drops counters whose windows are over as it goes, without a timer', () => {
+  it('drops counters whose windows are over as new keys come in, without a timer', () => {
     let now = 0;
     const store = new MemoryStore(1000, () => now);
     for (let i = 0; i < 10; i++) store.hit(`old-${i}`, 5, 1000);
     expect(store.size).toBe(10);
-    // Two windows later every old counter says nothing; each hit takes one of them away.
+    // Two windows later every old counter says nothing; each new key takes up to two of them away.
     now = 2000;
-    for (let i = 0; i < 10; i++) store.hit('new', 100, 1000);
-    expect(store.size).toBe(1);
+    for (let i = 0; i < 5; i++) store.hit(`new-${i}`, 100, 1000);
+    expect(store.size).toBe(5);
+    // A counter still in its windows stays.
+    store.hit('new-0', 100, 1000);
+    store.hit('another', 100, 1000);
+    expect(store.size).toBe(6);
   });
 
   it('carries the count of one window into the next as its previous window, and forgets it after two', () => {
