@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { RateLimitObserver } from './observer';
 import { createRedisClient } from './redis-client';
 import { withScript } from './redis-script';
-import { RedisStore } from './redis-store';
+import { RedisStore, redisKeyBase } from './redis-store';
 import type { CompiledRule } from './rules';
 import type { Decision } from './sliding-window';
 import { failureOf, StoreHealth } from './store-health';
@@ -24,10 +24,14 @@ export class SharedStore {
   private readonly store: RedisStore;
   private readonly health: StoreHealth;
   private readonly onReady = (): void => this.health.connected();
+  /** A key in the slot of the last check that failed (its own, never written), for the probe. */
+  private probeKey: string | undefined;
+  private readonly keyPrefix: string;
   private readonly onError = (): void => undefined;
 
   constructor(settings: ResolvedRateLimits, logger: Logger, observer: RateLimitObserver) {
     const { redis } = settings;
+    this.keyPrefix = redis.keyPrefix;
     this.owned = redis.client === undefined;
     if (redis.client !== undefined) this.client = redis.client;
     else if (redis.target !== undefined) this.client = createRedisClient(redis.target);
@@ -35,7 +39,8 @@ export class SharedStore {
     this.store = new RedisStore(withScript(this.client), redis.keyPrefix, redis.timeoutMs, this.client.isCluster);
     this.health = new StoreHealth({
       timeoutMs: redis.timeoutMs,
-      ping: () => this.client.ping(),
+      // Where the last failed check went: in a Cluster, a key of the same slot is on the same node.
+      ping: () => (this.probeKey === undefined ? this.client.ping() : this.client.exists(this.probeKey)),
       changed: (up, reason) => {
         observer.storeState(up);
         if (up) logger.info({ event: 'rate_limit_store_up' }, 'rate-limit store reachable: limits are shared again');
@@ -63,6 +68,8 @@ export class SharedStore {
   check(rules: readonly CompiledRule[], keys: readonly string[]): Promise<Decision[] | undefined> {
     const hits = rules.map((rule, i) => this.store.hit(rule.name, keys[i] as string, rule.limit, rule.windowMs));
     return (hits.length === 1 ? (hits[0] as Promise<Decision>).then((d) => [d]) : Promise.all(hits)).catch((err: unknown) => {
+      const rule = rules[0];
+      if (this.client.isCluster && rule !== undefined) this.probeKey = `${redisKeyBase(this.keyPrefix, rule.name, keys[0] as string)}:probe`;
       this.health.failed(failureOf(err));
       return undefined;
     });

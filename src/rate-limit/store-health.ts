@@ -3,6 +3,10 @@ export type StoreFailure = 'timeout' | 'connection' | 'error';
 
 /** How often a down store is probed again. */
 export const PROBE_INTERVAL_MS = 1000;
+/** A store that fails again this soon after coming back is flapping: probed less and less often. */
+const FLAP_MS = 10_000;
+/** The longest wait between probes of a flapping store. */
+const MAX_PROBE_INTERVAL_MS = 30_000;
 
 /** What the health of the shared store needs: a probe and where to report a change. */
 export interface StoreHealthHooks {
@@ -17,28 +21,42 @@ export interface StoreHealthHooks {
 /**
  * Whether the shared store answers, as a circuit breaker: after one failed check it is down,
  * and checks are decided without it (no request waits for a store that just failed) until a
- * probe, sent at once and then every second, is answered within the timeout. A store that was
- * never reached counts as down, reported by the first outcome.
+ * probe, sent at once and then every second, is answered within the timeout. A store that
+ * fails again within 10 s of coming back (one that answers probes but not checks, say) is
+ * probed at twice the interval each time, up to 30 s, so that its log stays a few lines. A
+ * store that was never reached counts as down, reported by the first outcome.
  */
 export class StoreHealth {
   private state: 'unknown' | 'up' | 'down' = 'unknown';
   private probing = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private intervalMs = PROBE_INTERVAL_MS;
+  private upSince = 0;
 
-  constructor(private readonly hooks: StoreHealthHooks) {}
+  constructor(
+    private readonly hooks: StoreHealthHooks,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** True while checks go to the store. */
   get up(): boolean {
     return this.state === 'up';
   }
 
+  /** The wait between probes while down: 1 s, doubled each time the store flaps, up to 30 s. */
+  get probeIntervalMs(): number {
+    return this.intervalMs;
+  }
+
   /** A check failed: down now, probed from now on. */
   failed(reason: StoreFailure): void {
     if (this.state === 'down') return;
+    const flapping = this.state === 'up' && this.now() - this.upSince < FLAP_MS;
+    this.intervalMs = flapping ? Math.min(this.intervalMs * 2, MAX_PROBE_INTERVAL_MS) : PROBE_INTERVAL_MS;
     this.state = 'down';
     this.hooks.changed(false, reason);
-    this.schedule(0);
+    this.schedule(flapping ? this.intervalMs : 0);
   }
 
   /** The client (re)connected: probe now instead of at the next interval. */
@@ -91,6 +109,7 @@ export class StoreHealth {
     if (outcome === undefined) {
       if (this.state !== 'up') {
         this.state = 'up';
+        this.upSince = this.now();
         this.hooks.changed(true, undefined);
       }
       return;
@@ -99,7 +118,7 @@ export class StoreHealth {
       this.state = 'down';
       this.hooks.changed(false, outcome);
     }
-    this.schedule(PROBE_INTERVAL_MS);
+    this.schedule(this.intervalMs);
   }
 }
 
