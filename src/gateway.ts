@@ -24,6 +24,9 @@ import { startMetricsListener, type MetricsListener, type Readiness } from './me
 import { GatewayMetrics } from './metrics/metrics';
 import type { ProxyObserver } from './proxy/observer';
 import { ReverseProxy } from './proxy/reverse-proxy';
+import { RateLimitGate } from './rate-limit/gate';
+import { RateLimiter } from './rate-limit/limiter';
+import { RateLimitMetrics } from './rate-limit-metrics';
 import type { TlsMaterial } from './tls/material';
 import { TrafficObserver } from './traffic-observer';
 
@@ -117,6 +120,10 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly metricsHandler: MetricsHandler;
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
   readonly proxy: ReverseProxy;
+  /** The rate limiter, unless `rateLimits.enabled` is false; follow a new document with `applyDocument`. */
+  readonly rateLimiter: RateLimiter | undefined;
+  private readonly rateLimitGate: RateLimitGate | undefined;
+  private readonly tunnel = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.proxy.upgrade(req, socket, head);
   private shutdownStarted = false;
   private closed: Promise<void> | undefined;
   private metricsListener: Promise<MetricsListener | undefined> | undefined;
@@ -161,6 +168,13 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       answerHeaders: internals.answerHeaders,
     });
     this.metrics.watchPool(this.proxy.pool);
+    if (config.rateLimits.enabled) {
+      const observer = new RateLimitMetrics(this.metrics, config.rateLimits.store);
+      this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer });
+      // The rules follow the document as served, not as configured.
+      this.rateLimiter.applyDocument(this.discovery.document);
+      this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
+    }
     // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
   }
@@ -178,11 +192,13 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     if (isPath(url, DISCOVERY_PATH)) return this.answerOwn(req, res, DISCOVERY_PATH, this.discovery);
     if (isPath(url, HEALTH_PATH)) return this.answerOwn(req, res, HEALTH_PATH, this.healthEndpoint);
     if (!this.proxy.forwards(url)) return next ? next() : this.notForwarded(req, res, url);
+    if (this.rateLimitGate !== undefined) return this.rateLimitGate.http(req, res, this.proxy.web, url);
     this.proxy.web(req, res);
   }
 
   /** WebSocket upgrades, on any path: tunnelled to the upstream. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.rateLimitGate !== undefined) return this.rateLimitGate.upgrade(req, socket, head, this.tunnel);
     this.proxy.upgrade(req, socket, head);
   }
 
@@ -244,6 +260,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       this.beginShutdown();
       this.tracker.stop();
       await this.proxy.close();
+      await this.rateLimiter?.close();
       const listener = await this.metricsListener?.catch(() => undefined);
       await listener?.close();
       this.emit('close');

@@ -31,7 +31,7 @@ async function interleave(ctx, { scenario, targets, measure }) {
         }
       }
       const cpu = { start: null, end: null };
-      const sample = () => ({ own: target.child.cpuSeconds(), upstream: target.upstream ? target.upstream.cpuSeconds() : 0 });
+      const sample = () => ({ own: target.child.cpuSeconds(), upstream: target.upstream ? target.upstream.cpuSeconds() : 0, extra: target.extra ? target.extra.cpuSeconds() : 0 });
       const window = {
         start: () => (cpu.start = sample()),
         end: () => (cpu.end = sample()),
@@ -46,6 +46,7 @@ async function interleave(ctx, { scenario, targets, measure }) {
           ...r,
           cpuUs: r.requests > 0 ? ((cpu.end.own - cpu.start.own) / r.requests) * 1e6 : NaN,
           upstreamCpuUs: target.upstream && r.requests > 0 ? ((cpu.end.upstream - cpu.start.upstream) / r.requests) * 1e6 : NaN,
+          extraCpuUs: target.extra && r.requests > 0 ? ((cpu.end.extra - cpu.start.extra) / r.requests) * 1e6 : NaN,
         });
       } catch (err) {
         runs.push({ round, target: target.id, failed: err.message });
@@ -84,6 +85,10 @@ function summarize(target, runs) {
     p99Ms: median(own.map((r) => r.p99Ms)),
     cpuUs: median(own.map((r) => r.cpuUs)),
     upstreamCpuUs: median(own.map((r) => r.upstreamCpuUs)),
+    extraCpuUs: median(own.map((r) => r.extraCpuUs)),
+    /** CPU µs/req above another target's, round by round: the median of the paired differences. */
+    cpuAbove: (otherId) =>
+      median(own.map((r) => [r, runs.find((o) => o.target === otherId && o.round === r.round && !o.failed)]).filter(([, o]) => o).map(([r, o]) => r.cpuUs - o.cpuUs)),
     errors: own.reduce((n, r) => n + (r.errors ?? 0), 0),
     requests: own.reduce((n, r) => n + (r.requests ?? 0), 0),
   };

@@ -180,6 +180,54 @@ class NodeChild {
   }
 }
 
+/**
+ * A non-Node server the harness starts (redis-server): its own process group, pinned like the
+ * targets, killed with everything else. `ready` resolves once `readyLine` appears on stdout.
+ */
+class Daemon {
+  constructor(name, argv, { core, readyLine, readyTimeoutMs = 15000 } = {}) {
+    this.name = name;
+    const full = command(argv, core);
+    this.proc = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.pid = this.proc.pid;
+    live.add(this);
+    const errors = tail(this.proc.stderr);
+    let out = '';
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => (live.delete(this), resolve())));
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name}: not ready within ${readyTimeoutMs} ms: ${out.slice(-500)}`)), readyTimeoutMs);
+      this.proc.stdout.on('data', (chunk) => {
+        out = (out + chunk.toString()).slice(-4000);
+        if (out.includes(readyLine)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.proc.once('error', (err) => (clearTimeout(timer), reject(err)));
+      this.proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}): ${errors().trim() || out.slice(-500)}`))));
+    });
+  }
+
+  /** utime + stime of the process, in seconds. */
+  cpuSeconds() {
+    return cpuSeconds(this.pid);
+  }
+
+  async stop() {
+    this.kill();
+    await this.exited;
+  }
+
+  kill() {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    live.delete(this);
+  }
+}
+
 /** utime + stime of a pid from /proc/<pid>/stat, in seconds. */
 function cpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -232,4 +280,4 @@ function openFilesLimit() {
   return { soft: n(m[1]), hard: n(m[2]) };
 }
 
-module.exports = { NodeChild, run, killAll, installCleanup, cpuSeconds, openFilesLimit, canRaiseOpenFiles, command };
+module.exports = { NodeChild, Daemon, run, killAll, installCleanup, cpuSeconds, openFilesLimit, canRaiseOpenFiles, command };

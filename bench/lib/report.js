@@ -79,6 +79,20 @@ function checks(results) {
     const r = gw.cpuUs / hp.cpuUs;
     add('gateway CPU per small GET ≤ 0.75 × http-proxy-3’s', `${fixed(r)}× (${fixed(gw.cpuUs, 0)} vs ${fixed(hp.cpuUs, 0)} µs)`, r <= 0.75);
   } else if (results.some((r) => r.scenario?.startsWith('small GET'))) add('proxied small GET vs http-proxy-3', 'a target failed', false);
+  for (const [id, store, goal] of [
+    ['gateway-limit-memory', 'memory', 5],
+    ['gateway-limit-redis', 'Redis', 30],
+  ]) {
+    const limited = find('small GET', id);
+    if (!limited || !gw) continue;
+    const added = limited.cpuAbove('gateway');
+    const redisCpu = Number.isFinite(limited.extraCpuUs) ? `; redis-server itself ${fixed(limited.extraCpuUs, 1)} µs/req` : '';
+    add(
+      `a matched rate-limit rule, ${store} store: ≤ +${goal} µs CPU per small GET`,
+      `${added < 0 ? '−' : '+'}${fixed(Math.abs(added), 1)} µs (${fixed(limited.cpuUs, 0)} vs ${fixed(gw.cpuUs, 0)} µs, median of same-round differences); p99 ${ms(limited.p99Ms)} vs ${ms(gw.p99Ms)} ms; ${fixed(limited.rps / gw.rps)}× the req/s${redisCpu}`,
+      added <= goal,
+    );
+  }
   const post = find('64 KiB POST', 'gateway');
   const postEngine = find('64 KiB POST', 'http-proxy-3');
   if (post && postEngine) {

@@ -7,10 +7,11 @@ const { request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { wrk } = require('../lib/wrk');
+const { haveRedis, startRedis } = require('../lib/redis');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
 
-/** Small GET (`/v1/ping`-like, ~100 B answer), 50 connections. */
+/** Small GET (`/v1/ping`-like, ~100 B answer), 50 connections; also measured with a rate-limit rule that matches it. */
 const smallGet = {
   id: 'small-get',
   title: 'small GET (~100 B), 50 connections',
@@ -18,7 +19,14 @@ const smallGet = {
   path: '/v1/ping',
   request: { method: 'GET' },
   check: (res) => res.status === 200 && res.body.length >= 90,
+  rateLimited: true,
 };
+
+/**
+ * A rule matching every request of the scenario, keyed by address (wrk's one address: one
+ * hot key), with a limit no run reaches: every request is checked and counted, none refused.
+ */
+const BENCH_RULE = { name: 'bench', match: ['/v1/'], key: 'ip', limit: 1_000_000_000, windowMs: 60_000 };
 
 /** 64 KiB POST (a message), 20 connections; the upstream reads it and acknowledges. */
 const post64k = {
@@ -42,13 +50,28 @@ async function runProxied(ctx, shape) {
       ['gateway', `gateway (library mode, ${ctx.opts.label})`, 'gateway'],
     ];
     if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);
-    for (const [id, label, file, dist] of proxies) {
+    let redis;
+    if (shape.rateLimited) {
+      proxies.push(['gateway-limit-memory', `gateway, a matched rate-limit rule, memory store`, 'gateway', undefined, { rules: [BENCH_RULE] }]);
+      if (haveRedis()) {
+        try {
+          redis = await startRedis(ctx);
+          children.push(redis);
+          proxies.push(['gateway-limit-redis', 'gateway, a matched rate-limit rule, Redis store (loopback)', 'gateway', undefined, { store: 'redis', redis: { url: redis.url }, rules: [BENCH_RULE] }]);
+        } catch (err) {
+          ctx.warn(`${shape.id} · Redis store: redis-server did not start (${err.message.split('\n')[0]})`);
+        }
+      } else ctx.warn(`${shape.id} · Redis store: redis-server is not installed (Debian: apt-get install -y redis-server); not measured`);
+    }
+    for (const [id, label, file, dist, rateLimits] of proxies) {
       try {
-        const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
+        const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(rateLimits && { rateLimits }) };
         const options = dist ? { dist } : {};
         const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
         const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined };
+        // The Redis store's own CPU, read around the same window.
+        if (id === 'gateway-limit-redis') target.extra = redis;
         // The upstream stays: it is the baseline and every proxy's upstream.
         targets.push(renewable(ctx, target, children, id, file, config, options));
       } catch (err) {

@@ -83,3 +83,16 @@ function untilHealthy(gateway) {
 }
 
 module.exports.untilHealthy = untilHealthy;
+
+/** Resolves once the gateway's rate-limit store answers (read from its own metrics; bounded). */
+async function untilStoreUp(gateway, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metric = await gateway.registry.getSingleMetric('cryptid_gateway_rate_limit_store_up')?.get();
+    if (metric?.values.some((v) => v.value === 1)) return;
+    if (Date.now() > deadline) throw new Error('the rate-limit store did not come up');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+module.exports.untilStoreUp = untilStoreUp;

@@ -3,14 +3,16 @@
 // node:http server, WebSocket upgrades handed to gateway.upgrade.
 
 const http = require('node:http');
-const { config, dist, listen, serve, fail, untilHealthy } = require('./common');
+const { config, dist, listen, serve, fail, untilHealthy, untilStoreUp } = require('./common');
 
 async function main() {
-  const { upstream, fingerprint } = config();
+  const { upstream, fingerprint, rateLimits } = config();
   const { createGateway } = dist('gateway.js');
   const gateway = createGateway({
     upstream,
     metrics: { listen: false },
+    // Without it, the defaults: the two rules the document implies, which no bench path matches.
+    ...(rateLimits && { rateLimits }),
     discovery: { document: { server_name: 'bench.example.com', certificate_fingerprint: fingerprint } },
     logLevel: 'silent',
   });
@@ -18,6 +20,8 @@ async function main() {
   server.on('upgrade', gateway.upgrade);
   const port = await listen(server);
   await untilHealthy(gateway);
+  // A Redis store is used from its first answer on; before that checks are decided without it.
+  if (rateLimits && rateLimits.store === 'redis') await untilStoreUp(gateway);
   serve({ port, url: `http://127.0.0.1:${port}` }, async () => {
     server.closeAllConnections();
     await gateway.close();

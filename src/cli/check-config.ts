@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { readConfigFile } from '../config/load';
+import type { ResolvedRateLimits } from '../config/options';
 import { resolveConfig } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { parseCommandArgs, UsageError } from './args';
@@ -29,7 +30,8 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
         `  server_name  ${config.discovery.document.server_name}\n` +
         `  listen       ${config.listen.host}:${config.listen.port}\n` +
         `  metrics      ${config.metrics.listen === false ? 'off' : `${config.metrics.listen.host}:${config.metrics.listen.port}`}\n` +
-        (tls ? `  fingerprint  ${tls.fingerprint}\n` : ''),
+        (tls ? `  fingerprint  ${tls.fingerprint}\n` : '') +
+        `  rate limits  ${rateLimitSummary(config.rateLimits)}\n`,
     );
     return EXIT.ok;
   } catch (err) {
@@ -37,4 +39,11 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
     io.stderr.write(`${file}: ${err.message}\n`);
     return EXIT.error;
   }
+}
+
+/** `memory: federation 1000 per 60 s, announce 240 per 3600 s`, or `off`. */
+function rateLimitSummary(limits: ResolvedRateLimits): string {
+  if (!limits.enabled) return 'off';
+  const rules = limits.rules.map((r) => `${r.name} ${r.limit} per ${r.windowMs / 1000} s`).join(', ');
+  return `${limits.store}: ${rules || 'no rules'}${limits.rulesFromDocument ? ' (from the document)' : ''}`;
 }

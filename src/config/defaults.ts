@@ -16,6 +16,17 @@ export const DEFAULTS = {
     passive: { windowMs: 60000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2000 },
   },
   proxy: { timeoutMs: 30000, failFast: false, maxBodyBytes: null, maxConnections: 512, parsedBody: 'reject', paths: ['/'], trustedProxies: [] },
+  rateLimits: {
+    enabled: true,
+    store: 'memory',
+    /** `url` and `cluster` have no default: a shared store is named, never guessed. */
+    redis: { url: null, cluster: null, keyPrefix: 'cryptid-gateway:', timeoutMs: 100 },
+    onStoreError: 'allow',
+    replicas: 1,
+    maxKeys: 100000,
+    /** `null`: the rules follow the discovery document's `rate_limits`. */
+    rules: null,
+  },
   shutdown: { drainDelayMs: 5000, timeoutMs: 30000 },
   logLevel: 'info',
 } as const;

@@ -57,6 +57,8 @@ export const SERVE_FLAGS = [
     help: 'metrics/probes listener, or "off"',
     parse: offOr,
   },
+  // A URL may carry the Redis password: an environment variable filled from a Secret keeps it out of the file.
+  { name: 'redis-url', env: 'CRYPTID_REDIS_URL', key: 'rateLimits.redis.url', value: 'URL', help: 'shared rate-limit store (with rateLimits.store: redis)' },
   { name: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace|silent' },
 ] as const satisfies readonly ServeFlag[];
 

@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { GatewayLogger, LogLevel } from '../logger';
 import type { Registry } from 'prom-client';
 import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
@@ -29,6 +30,77 @@ export interface PassiveOptions {
   errorRate?: number;
   /** Upstream p95 latency above which the upstream is `degraded`. @default 2000 */
   p95LatencyMs?: number;
+}
+
+/**
+ * What a rate-limit rule counts by. `ip`: the client's address (an IPv6 address by its /64);
+ * `bearer`: the SHA-256 of the `Authorization: Bearer` token (for a WebSocket upgrade also of
+ * an `access_token` query parameter); `header:<name>`: that header's value, hashed. A request
+ * without the material of its kind is counted by its address.
+ */
+export type RateLimitKey = 'ip' | 'bearer' | `header:${string}`;
+
+/** One rate limit: requests matching `match`, per key, at most `limit` per `windowMs`. */
+export interface RateLimitRuleOptions {
+  /** Names the rule in answers (`RateLimit` headers), metrics and store keys: letters, digits, `_`, `-`, `.`. */
+  name: string;
+  /**
+   * Path prefixes, optionally after a method: `"/federation/"`, `"POST /v1/announce"`. A prefix
+   * ending in `/` matches every path below it; one that does not matches that path and the
+   * paths below it (`/v1/announce`, `/v1/announce/x`, not `/v1/announcement`).
+   */
+  match: string[];
+  /** What the limit is counted by. */
+  key: RateLimitKey;
+  /** Requests admitted per key and window. */
+  limit: number;
+  /** The window, in milliseconds (at least 1000: answers count in seconds). */
+  windowMs: number;
+}
+
+/** The shared store of `rateLimits.store: redis`: one Redis server, or a Redis Cluster. */
+export interface RateLimitRedisOptions {
+  /**
+   * One Redis server: `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS.
+   * @default null
+   */
+  url?: string | null;
+  /**
+   * A Redis Cluster instead: seed nodes as `"host:port"` or `redis(s)://[[user]:password@]host:port`
+   * (credentials and TLS the same on every entry). @default null
+   */
+  cluster?: string[] | null;
+  /** PEM file of the CA that signed the Redis server's certificate (`rediss://`). */
+  ca?: string;
+  /** Prefix of every key the gateway writes. @default "cryptid-gateway:" */
+  keyPrefix?: string;
+  /** The longest a request waits for Redis; then `onStoreError` applies. @default 100 */
+  timeoutMs?: number;
+  /**
+   * Library only: an ioredis `Redis` or `Cluster` of your own, used instead of `url`/`cluster`
+   * (the gateway neither configures nor closes it).
+   */
+  client?: Redis | Cluster;
+}
+
+/** Rate limits the gateway enforces itself, before forwarding. */
+export interface RateLimitOptions {
+  /** @default true */
+  enabled?: boolean;
+  /** `memory` counts in this process; `redis` shares the counts between every replica. @default "memory" */
+  store?: 'memory' | 'redis';
+  redis?: RateLimitRedisOptions;
+  /**
+   * When Redis does not answer within `timeoutMs`: `allow` decides with a limiter of this
+   * process (limit ÷ `replicas`), `deny` answers 503. @default "allow"
+   */
+  onStoreError?: 'allow' | 'deny';
+  /** How many replicas share the limits: the per-process fallback admits limit ÷ replicas. @default 1 */
+  replicas?: number;
+  /** Keys the memory store (and the fallback) keeps; the least recently used go first. @default 100000 */
+  maxKeys?: number;
+  /** The rules; `null` derives them from the document's `rate_limits`. @default null */
+  rules?: RateLimitRuleOptions[] | null;
 }
 
 /**
@@ -106,6 +178,7 @@ export interface GatewayOptions {
      */
     trustedProxies?: string[];
   };
+  rateLimits?: RateLimitOptions;
   shutdown?: {
     /** After SIGTERM, keep serving this long (the endpoint leaves the load balancer meanwhile). @default 5000 */
     drainDelayMs?: number;
@@ -150,6 +223,47 @@ export interface ResolvedConfig {
     passive: Required<PassiveOptions>;
   };
   proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; maxConnections: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
+  rateLimits: ResolvedRateLimits;
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
+}
+
+/** A rate-limit rule after validation: `match` parsed, `key` filled in. */
+export interface ResolvedRateLimitRule {
+  readonly name: string;
+  readonly match: readonly { readonly method: string | undefined; readonly prefix: string }[];
+  readonly key: RateLimitKey;
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** Where the shared store is: one server, or the seed nodes of a Cluster, with the connection's credentials and TLS. */
+export interface ResolvedRedisTarget {
+  readonly nodes: readonly HostPort[];
+  readonly cluster: boolean;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly db: number;
+  /** TLS on (`rediss://`), with the CA's PEM when `ca` was given. */
+  readonly tls: { readonly ca: string | undefined } | undefined;
+}
+
+/** `rateLimits` after validation and defaults. */
+export interface ResolvedRateLimits {
+  readonly enabled: boolean;
+  readonly store: 'memory' | 'redis';
+  readonly redis: {
+    /** Undefined for the memory store, or when `client` is given. */
+    readonly target: ResolvedRedisTarget | undefined;
+    readonly client: Redis | Cluster | undefined;
+    readonly keyPrefix: string;
+    readonly timeoutMs: number;
+  };
+  readonly onStoreError: 'allow' | 'deny';
+  readonly replicas: number;
+  readonly maxKeys: number;
+  /** The rules in force. */
+  readonly rules: readonly ResolvedRateLimitRule[];
+  /** True when `rules` were derived from the document (and follow it when it changes). */
+  readonly rulesFromDocument: boolean;
 }

@@ -5,6 +5,7 @@ import { documentNearMisses } from '../protocol/document';
 import { PACKAGE_VERSION } from '../version';
 import { DEFAULTS, defaultMaxBodyBytes } from './defaults';
 import { parseListenAddress } from './listen-address';
+import { readRedisCa, resolveRateLimits } from './resolve-rate-limits';
 import type { HostPort, ResolvedConfig } from './options';
 import { configSchema, type ParsedConfig } from './schema';
 
@@ -66,11 +67,13 @@ export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
     });
   }
 
+  const redisCa = readRedisCa(parsed.success ? parsed.data.rateLimits.redis.ca : undefined, problems);
+
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return { config: finish(parsed.data, mode), tls };
+  return { config: finish(parsed.data, mode, redisCa), tls };
 }
 
-function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
+function finish(p: ParsedConfig, mode: ConfigMode, redisCa: string | undefined): ResolvedConfig {
   const metricsListen = p.metrics.listen ?? (mode === 'serve' ? DEFAULTS.metrics.listen : false);
   return {
     upstream: new URL(p.upstream),
@@ -88,6 +91,7 @@ function finish(p: ParsedConfig, mode: ConfigMode): ResolvedConfig {
       trustedProxies: p.proxy.trustedProxies,
       maxConnections: p.proxy.maxConnections,
     },
+    rateLimits: resolveRateLimits(p.rateLimits, p.discovery.document.rate_limits, redisCa),
     shutdown: p.shutdown,
     logLevel: p.logLevel,
   };

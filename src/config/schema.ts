@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { configuredDocumentSchema } from '../protocol/document';
 import { DEFAULTS } from './defaults';
 import { parseListenAddress } from './listen-address';
+import { rateLimitsSchema } from './rate-limit-schema';
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
 const nonNegativeInt = z.number({ error: 'expected an integer ≥ 0' }).int('expected an integer ≥ 0').nonnegative('expected an integer ≥ 0');
@@ -137,6 +138,7 @@ export const configSchema = z.strictObject({
       trustedProxies: z.array(proxyAddress, { error: 'expected a list of addresses or CIDRs such as ["10.0.0.0/8"]' }).default(() => []),
     })
     .default({ ...DEFAULTS.proxy, paths: [...DEFAULTS.proxy.paths], trustedProxies: [] }),
+  rateLimits: rateLimitsSchema.prefault({}),
   shutdown: z
     .strictObject({
       drainDelayMs: nonNegativeInt.default(DEFAULTS.shutdown.drainDelayMs),

@@ -22,6 +22,11 @@ export const FAILURES = {
   failFast: { status: 503, error: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable', retryAfter: 5 },
   /** Request body above `proxy.maxBodyBytes` (protocol code 4003). */
   tooLarge: { status: 413, error: 'MESSAGE_TOO_LARGE', message: 'Request body exceeds the maximum size', code: PROTOCOL_CODES.MESSAGE_TOO_LARGE },
+  /**
+   * Over a rate limit (protocol code 4004). Retryable, but `retry_after` differs from answer
+   * to answer, so the row has none: the limiter hands the writer the seconds it computed.
+   */
+  rateLimited: { status: 429, error: 'RATE_LIMIT_EXCEEDED', message: 'Rate limit exceeded', code: PROTOCOL_CODES.RATE_LIMIT_EXCEEDED },
   /** `/federation/*` while the document says `federation_enabled: false`. */
   federationDisabled: { status: 403, error: 'FEDERATION_DISABLED', message: 'This server does not accept federation requests' },
   /** An `Upgrade` request that is not a WebSocket handshake (`GET` with `Upgrade: websocket`). */

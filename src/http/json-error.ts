@@ -1,5 +1,6 @@
 import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { hasAddedHeaders, withAddedHeaders } from './added-headers';
 import { FAILURES, type Failure, type FailureKind } from './error-status';
 
 /** A failure's response, serialised once: the hot path only writes bytes. */
@@ -7,33 +8,44 @@ interface PreparedError {
   readonly status: number;
   readonly body: Buffer;
   readonly headers: OutgoingHttpHeaders;
+  /** The body without `retry_after` and its closing brace, for answers that carry their own `retry_after`. */
+  readonly open: string;
 }
 
 function prepare(failure: Failure): PreparedError {
-  const body = Buffer.from(
-    JSON.stringify({
-      error: failure.error,
-      message: failure.message,
-      ...(failure.code !== undefined && { code: failure.code }),
-      ...(failure.retryAfter !== undefined && { retry_after: failure.retryAfter }),
-    }),
-  );
+  const fixed = JSON.stringify({
+    error: failure.error,
+    message: failure.message,
+    ...(failure.code !== undefined && { code: failure.code }),
+  });
+  const open = fixed.slice(0, -1);
+  const body = Buffer.from(failure.retryAfter === undefined ? fixed : `${open},"retry_after":${failure.retryAfter}}`);
   const headers: OutgoingHttpHeaders = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': body.length,
     'cache-control': 'no-store',
   };
   if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
-  return { status: failure.status, body, headers };
+  return { status: failure.status, body, headers, open };
+}
+
+/**
+ * The answer with a `retry_after` of its own (a rate limit's seconds to wait), in the body and
+ * in `Retry-After`. Only a whole number of seconds the gateway computed goes in, never request data.
+ */
+function withRetryAfter(prepared: PreparedError, seconds: number): PreparedError {
+  const n = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 0;
+  const body = Buffer.from(`${prepared.open},"retry_after":${n}}`);
+  return { ...prepared, body, headers: { ...prepared.headers, 'content-length': body.length, 'retry-after': String(n) } };
 }
 
 const PREPARED = Object.fromEntries(
   Object.entries(FAILURES).map(([kind, failure]) => [kind, prepare(failure)]),
 ) as Record<FailureKind, PreparedError>;
 
-/** The serialised body of a failure, as `writeError` sends it. */
-export function errorBody(kind: FailureKind): Buffer {
-  return PREPARED[kind].body;
+/** The serialised body of a failure, as `writeError` sends it (with `retryAfter`, as it sends it then). */
+export function errorBody(kind: FailureKind, retryAfter?: number): Buffer {
+  return retryAfter === undefined ? PREPARED[kind].body : withRetryAfter(PREPARED[kind], retryAfter).body;
 }
 
 /**
@@ -46,13 +58,17 @@ export function writeError(
   kind: FailureKind,
   extraHeaders?: OutgoingHttpHeaders,
   headOnly = false,
+  /** Seconds to wait, for an answer whose `retry_after` is its own (rate limits); rounded up. */
+  retryAfter?: number,
 ): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const prepared = PREPARED[kind];
-  res.writeHead(prepared.status, extraHeaders ? { ...prepared.headers, ...extraHeaders } : prepared.headers);
+  const prepared = retryAfter === undefined ? PREPARED[kind] : withRetryAfter(PREPARED[kind], retryAfter);
+  // The prepared headers are shared by every answer of this kind: added ones go into a copy.
+  const headers = extraHeaders ? { ...prepared.headers, ...extraHeaders } : hasAddedHeaders(res) ? { ...prepared.headers } : prepared.headers;
+  res.writeHead(prepared.status, withAddedHeaders(res, headers));
   res.end(headOnly ? undefined : prepared.body);
 }
 
@@ -61,12 +77,12 @@ export function writeError(
  * an upgrade (no `ServerResponse` exists there), then the socket is ended. Used when a
  * WebSocket handshake cannot be tunnelled: the client gets an answer, never a hang.
  */
-export function writeSocketError(socket: Duplex, kind: FailureKind, extraHeaders?: OutgoingHttpHeaders): void {
+export function writeSocketError(socket: Duplex, kind: FailureKind, extraHeaders?: OutgoingHttpHeaders, retryAfter?: number): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
-  const prepared = PREPARED[kind];
+  const prepared = retryAfter === undefined ? PREPARED[kind] : withRetryAfter(PREPARED[kind], retryAfter);
   const lines = [`HTTP/1.1 ${prepared.status} ${STATUS_CODES[prepared.status] ?? ''}`];
   const headers = extraHeaders ? { ...prepared.headers, ...extraHeaders, connection: 'close' } : { ...prepared.headers, connection: 'close' };
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) lines.push(`${name}: ${String(value)}`);

@@ -34,7 +34,9 @@ export type RejectLabel =
   | 'body_already_read'
   | 'bad_request'
   | 'method_not_allowed'
-  | 'not_implemented';
+  | 'not_implemented'
+  | 'rate_limited'
+  | 'rate_limit_store_unavailable';
 /** Every `reason` label value of the rejected-requests counter. */
 export const REJECT_REASONS: readonly RejectLabel[] = [
   'body_too_large',
@@ -45,6 +47,8 @@ export const REJECT_REASONS: readonly RejectLabel[] = [
   'bad_request',
   'method_not_allowed',
   'not_implemented',
+  'rate_limited',
+  'rate_limit_store_unavailable',
 ];
 
 /**
@@ -87,6 +91,9 @@ export const METRIC_NAMES = {
   rejected: 'cryptid_gateway_rejected_requests_total',
   certificateExpiry: 'cryptid_gateway_certificate_expiry_timestamp_seconds',
   buildInfo: 'cryptid_gateway_build_info',
+  rateLimited: 'cryptid_gateway_rate_limited_total',
+  rateLimitStoreErrors: 'cryptid_gateway_rate_limit_store_errors_total',
+  rateLimitStoreUp: 'cryptid_gateway_rate_limit_store_up',
 } as const;
 
 /** Options of `GatewayMetrics`. */
@@ -158,6 +165,7 @@ export class GatewayMetrics {
   private readonly health: HealthSeries;
   private readonly proxy: ProxySeries;
   private readonly server: ServerSeries;
+  private readonly limits: RateLimitSeries;
   private openTunnels = 0;
   private readonly pools = new Set<PoolStats>();
 
@@ -168,6 +176,7 @@ export class GatewayMetrics {
     this.health = healthSeries(registry);
     this.proxy = proxySeries(registry, this.pools);
     this.server = serverSeries(registry);
+    this.limits = rateLimitSeries(registry);
     this.setBuildInfo(options.version ?? PACKAGE_VERSION, options.protocolVersion ?? DOCUMENT_DEFAULTS.protocol_version);
     // A registry a library user passes in may already carry the default metrics.
     if ((options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
@@ -216,6 +225,28 @@ export class GatewayMetrics {
   /** Counts one request the gateway answered itself instead of forwarding it. */
   rejected(reason: RejectLabel): void {
     this.proxy.rejected.get(reason)?.inc();
+  }
+
+  /** The rate-limit rules in force, by name: each gets its series of refusals, from 0. Names are configuration, a closed set. */
+  setRateLimitRules(names: readonly string[]): void {
+    for (const name of names) {
+      if (!this.limits.limited.has(name)) this.limits.limited.set(name, zeroed(this.limits.limitedCounter.labels(name)));
+    }
+  }
+
+  /** Counts one request refused by a rate-limit rule. */
+  rateLimited(rule: string): void {
+    this.limits.limited.get(rule)?.inc();
+  }
+
+  /** Counts one rate-limit check the shared store did not answer. */
+  rateLimitStoreError(): void {
+    this.limits.storeErrors.inc();
+  }
+
+  /** Whether the rate-limit store answers: one series, labelled with the store in use. */
+  setRateLimitStoreUp(store: 'memory' | 'redis', up: boolean): void {
+    this.limits.storeUp.labels(store).set(up ? 1 : 0);
   }
 
   /** A WebSocket tunnel was established. */
@@ -370,6 +401,41 @@ function serverSeries(registry: Registry): ServerSeries {
       registers,
     }),
   };
+}
+
+/** Rate limits: refusals by rule, checks the shared store did not answer, and whether it answers. */
+interface RateLimitSeries {
+  readonly limitedCounter: Counter<'rule'>;
+  readonly limited: Map<string, Counter.Internal>;
+  readonly storeErrors: Counter;
+  readonly storeUp: Gauge<'store'>;
+}
+
+function rateLimitSeries(registry: Registry): RateLimitSeries {
+  const registers = [registry];
+  const limitedCounter = new Counter({
+    name: METRIC_NAMES.rateLimited,
+    help: 'Requests and WebSocket upgrades refused with 429 by a rate-limit rule, by rule name.',
+    labelNames: ['rule'],
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: METRIC_NAMES.rateLimitStoreErrors,
+    help: 'Rate-limit checks the shared store did not answer in time (decided by onStoreError instead).',
+    registers,
+  });
+  const storeUp = new Gauge({
+    name: METRIC_NAMES.rateLimitStoreUp,
+    help: 'Whether the rate-limit store answers checks: 1 yes, 0 no; labelled with the store (memory or redis). No series while rate limits are off.',
+    labelNames: ['store'],
+    registers,
+  });
+  return { limitedCounter, limited: new Map(), storeErrors, storeUp };
+}
+
+function zeroed(child: Counter.Internal): Counter.Internal {
+  child.inc(0);
+  return child;
 }
 
 /** The `status_code` label a status is recorded under. */

@@ -14,3 +14,6 @@ export const FEDERATION_PREFIX = '/federation/';
 
 /** The WebSocket message stream. */
 export const STREAM_PATH = '/v1/stream';
+
+/** Device announcement: unauthenticated, so the address is the only key a gateway has for it. */
+export const ANNOUNCE_PATH = '/v1/announce';

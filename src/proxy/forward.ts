@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
+import { withAddedHeaders } from '../http/added-headers';
 import { writeError } from '../http/json-error';
 import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
@@ -236,7 +237,8 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     this.upstreamLatencyMs = performance.now() - this.started;
     const headers = relayResponseHeaders(upstreamRes.headers);
     headers.connection = this.res.shouldKeepAlive ? 'keep-alive' : 'close';
-    return headers;
+    // What the gateway adds to every answer of this request (the rate limiter's headers).
+    return withAddedHeaders(this.res, headers);
   }
 
   onError(err: Error, side: ErrorSide): void {

@@ -15,13 +15,49 @@ export class ServeProcess {
   /** SIGTERM has been sent. */
   signalled = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Every JSON log line it wrote so far, with the drill's `Date.now()` when it arrived. */
+  readonly logs: { readonly at: number; readonly line: Record<string, unknown> }[] = [];
+  private logWaiters: (() => void)[] = [];
 
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
     readonly url: string,
+    earlier: readonly { at: number; line: Record<string, unknown> }[],
+    lines: ReturnType<typeof createInterface>,
   ) {
     this.exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: null }) : once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
+    this.logs.push(...earlier);
+    lines.on('line', (text) => {
+      const line = parseLogLine(text);
+      if (line === undefined) return;
+      this.logs.push({ at: Date.now(), line });
+      const waiters = this.logWaiters;
+      this.logWaiters = [];
+      for (const w of waiters) w();
+    });
+  }
+
+  /** Resolves with the drill's time of the first log line from index `from` on whose `event` is `event`. */
+  untilLog(event: string, ms: number, from = 0): Promise<number> {
+    const found = (): number | undefined => this.logs.slice(from).find((l) => l.line.event === event)?.at;
+    return within(
+      ms,
+      `${this.name} log event ${event}`,
+      new Promise<number>((resolve) => {
+        const check = (): void => {
+          const at = found();
+          if (at === undefined) this.logWaiters.push(check);
+          else resolve(at);
+        };
+        check();
+      }),
+    );
+  }
+
+  /** Whether the process is still running. */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Starts `serve` with `args` and resolves once its `listening` log line names the URL. */
@@ -34,6 +70,13 @@ export class ServeProcess {
       process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
     }
     const lines = createInterface({ input: child.stdout! });
+    // Lines written before it listens (and those in the same chunk as `listening`) are kept too.
+    const earlier: { at: number; line: Record<string, unknown> }[] = [];
+    const keep = (text: string): void => {
+      const line = parseLogLine(text);
+      if (line !== undefined) earlier.push({ at: Date.now(), line });
+    };
+    lines.on('line', keep);
     const url = await within(
       20_000,
       `${name} listening`,
@@ -49,7 +92,8 @@ export class ServeProcess {
         });
       }),
     );
-    return new ServeProcess(name, child, url.replace('0.0.0.0', '127.0.0.1'));
+    lines.off('line', keep);
+    return new ServeProcess(name, child, url.replace('0.0.0.0', '127.0.0.1'), earlier, lines);
   }
 
   /** The graceful stop an orchestrator asks for. */
@@ -63,5 +107,14 @@ export class ServeProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGKILL');
     await this.exited;
+  }
+}
+
+function parseLogLine(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -41,6 +41,9 @@ const EXPECTED: Record<string, [string, string[]]> = {
   cryptid_gateway_build_info: ['gauge', ['protocol_version', 'version']],
   cryptid_gateway_upstream_state_transitions_total: ['counter', ['from', 'to']],
   cryptid_gateway_upstream_sockets: ['gauge', ['state']],
+  cryptid_gateway_rate_limited_total: ['counter', ['rule']],
+  cryptid_gateway_rate_limit_store_errors_total: ['counter', []],
+  cryptid_gateway_rate_limit_store_up: ['gauge', ['store']],
 };
 
 describe('GatewayMetrics', () => {
@@ -48,6 +51,8 @@ describe('GatewayMetrics', () => {
     const metrics = new GatewayMetrics({ defaultMetrics: false });
     metrics.observeRequest('GET', '/v1/health', 200, 0.001);
     metrics.probe('success', 0.002);
+    metrics.setRateLimitRules(['federation']);
+    metrics.setRateLimitStoreUp('redis', true);
     const families = await scrape(metrics);
     const own = [...families.keys()].filter((n) => n.startsWith('cryptid_gateway_')).sort();
     expect(own).toEqual(Object.keys(EXPECTED).sort());
@@ -251,9 +256,41 @@ describe('GatewayMetrics', () => {
       bad_request: 0,
       method_not_allowed: 0,
       not_implemented: 0,
+      rate_limited: 0,
+      rate_limit_store_unavailable: 0,
     });
-    expect([...REJECT_REASONS].sort()).toEqual(['bad_request', 'body_already_read', 'body_too_large', 'fail_fast', 'federation_disabled', 'method_not_allowed', 'not_implemented', 'shutting_down']);
+    expect([...REJECT_REASONS].sort()).toEqual([
+      'bad_request',
+      'body_already_read',
+      'body_too_large',
+      'fail_fast',
+      'federation_disabled',
+      'method_not_allowed',
+      'not_implemented',
+      'rate_limit_store_unavailable',
+      'rate_limited',
+      'shutting_down',
+    ]);
     expect([...UPSTREAM_ERROR_REASONS].sort()).toEqual(['dns', 'other', 'protocol', 'refused', 'reset', 'timeout', 'tls', 'unreachable']);
+  });
+
+  it('counts rate-limit refusals by rule from zero, store errors, and the store state under the store in use', async () => {
+    const metrics = new GatewayMetrics({ defaultMetrics: false });
+    const before = await scrape(metrics);
+    expect(before.get(METRIC_NAMES.rateLimitStoreUp)?.samples ?? []).toEqual([]);
+    metrics.setRateLimitRules(['federation', 'announce']);
+    metrics.setRateLimitRules(['federation', 'announce']);
+    metrics.rateLimited('announce');
+    metrics.rateLimited('announce');
+    metrics.rateLimited('not-a-rule');
+    metrics.rateLimitStoreError();
+    metrics.setRateLimitStoreUp('redis', false);
+    const f = await scrape(metrics);
+    expect(Object.fromEntries(f.get(METRIC_NAMES.rateLimited)?.samples.map((s) => [s.labels.rule, s.value]) ?? [])).toEqual({ federation: 0, announce: 2 });
+    expect(sampleValue(f, METRIC_NAMES.rateLimitStoreErrors, {})).toBe(1);
+    expect(f.get(METRIC_NAMES.rateLimitStoreUp)?.samples).toEqual([expect.objectContaining({ labels: { store: 'redis' }, value: 0 })]);
+    metrics.setRateLimitStoreUp('redis', true);
+    expect(sampleValue(await scrape(metrics), METRIC_NAMES.rateLimitStoreUp, { store: 'redis' })).toBe(1);
   });
 
   it('moves the WebSocket gauge up and back to zero, never below', async () => {
