@@ -165,7 +165,7 @@ describe('TrafficObserver, what the metrics show', () => {
     s.observer.requestFinished(outcome({ status: 503, upstreamLatencyMs: null, rejected: 'closed' }));
     s.observer.requestFinished(outcome({ status: 503, upstreamLatencyMs: null, rejected: 'closed' }));
     const f = await scrape(s.metrics);
-    const rejected = Object.fromEntries((f.get(METRIC_NAMES.rejected)?.samples ?? []).map((x) => [x.labels.reason, x.value]));
+    const rejected: Record<string, number> = Object.fromEntries((f.get(METRIC_NAMES.rejected)?.samples ?? []).map((x) => [x.labels.reason, x.value]));
     const errors = (f.get(METRIC_NAMES.upstreamErrors)?.samples ?? []).reduce((sum, x) => sum + x.value, 0);
     // Every reason has a series from the start; only the refusals made here have counted.
     expect(Object.keys(rejected).sort()).toEqual([...REJECT_REASONS].sort());
