@@ -165,7 +165,7 @@ async function main() {
   const method =
     `Method: each scenario's targets run interleaved (round r starts at target r), ${opts.rounds} round(s), ${opts.fresh ? 'every proxy and bare server in a process started just before its run (the upstream stays)' : 'each target in one process for all rounds (--reuse)'}; before each measured run ${opts.warmupSeconds} s of the same load warm it up; each measured run lasts ${opts.seconds} s. ` +
     'Figures are medians over the rounds; the spread is min–max; ratios are taken within a round, then their median. ' +
-    'CPU µs/req is utime+stime of the target\'s own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. ' +
+    "CPU µs/req is utime+stime of the target's own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. " +
     `All traffic on 127.0.0.1. ${placement}`;
   const report = render({
     machine: machine(),

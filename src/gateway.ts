@@ -104,7 +104,7 @@ export interface GatewayInternals {
 
 /** True when `url` is `path` or `path?query`, without allocating a substring. */
 function isPath(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63) /* ? */;
 }
 
 /** The gateway's state and behaviour; `createGateway` wraps it in a callable middleware. */
@@ -269,7 +269,12 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   }
 
   /** Answers one of the gateway's own routes and records it: these handlers respond synchronously. */
-  private answerOwn(req: IncomingMessage, res: ServerResponse, route: typeof DISCOVERY_PATH | typeof HEALTH_PATH, endpoint: { handle(req: IncomingMessage, res: ServerResponse): void }): void {
+  private answerOwn(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: typeof DISCOVERY_PATH | typeof HEALTH_PATH,
+    endpoint: { handle(req: IncomingMessage, res: ServerResponse): void },
+  ): void {
     const start = performance.now();
     endpoint.handle(req, res);
     this.metrics.observeRequest(req.method, route, res.statusCode, (performance.now() - start) / 1000);

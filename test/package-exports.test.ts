@@ -9,7 +9,9 @@ describe('the package as users load it (built dist/, by its own name)', () => {
   const names = ['createGateway', 'startServer', 'ConfigError', 'discover', 'DiscoveryClient', 'FileTofuStore', 'MemoryTofuStore', 'isCompatible', 'DiscoveryError'];
 
   it('loads with require', () => {
-    const out = execFileSync(process.execPath, ['-e', `const m = require('cryptid-gateway'); console.log(JSON.stringify(${JSON.stringify(names)}.map((n) => typeof m[n])))`], { cwd: root });
+    const out = execFileSync(process.execPath, ['-e', `const m = require('cryptid-gateway'); console.log(JSON.stringify(${JSON.stringify(names)}.map((n) => typeof m[n])))`], {
+      cwd: root,
+    });
     expect(JSON.parse(out.toString())).toEqual(names.map(() => 'function'));
   });
 

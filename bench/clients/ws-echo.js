@@ -35,13 +35,15 @@ function start(ws) {
 
 async function main() {
   await Promise.all(
-    Array.from({ length: connections }, () =>
-      new Promise((resolve, reject) => {
-        const ws = new WS(url, { perMessageDeflate: false });
-        sockets.push(ws);
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      }),
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise((resolve, reject) => {
+          const ws = new WS(url, { perMessageDeflate: false });
+          sockets.push(ws);
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        }),
     ),
   );
   for (const ws of sockets) {

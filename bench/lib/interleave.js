@@ -31,7 +31,11 @@ async function interleave(ctx, { scenario, targets, measure }) {
         }
       }
       const cpu = { start: null, end: null };
-      const sample = () => ({ own: target.child.cpuSeconds(), upstream: target.upstream ? target.upstream.cpuSeconds() : 0, extra: target.extra ? target.extra.cpuSeconds() : 0 });
+      const sample = () => ({
+        own: target.child.cpuSeconds(),
+        upstream: target.upstream ? target.upstream.cpuSeconds() : 0,
+        extra: target.extra ? target.extra.cpuSeconds() : 0,
+      });
       const window = {
         start: () => (cpu.start = sample()),
         end: () => (cpu.end = sample()),
@@ -88,7 +92,12 @@ function summarize(target, runs) {
     extraCpuUs: median(own.map((r) => r.extraCpuUs)),
     /** CPU µs/req above another target's, round by round: the median of the paired differences. */
     cpuAbove: (otherId) =>
-      median(own.map((r) => [r, runs.find((o) => o.target === otherId && o.round === r.round && !o.failed)]).filter(([, o]) => o).map(([r, o]) => r.cpuUs - o.cpuUs)),
+      median(
+        own
+          .map((r) => [r, runs.find((o) => o.target === otherId && o.round === r.round && !o.failed)])
+          .filter(([, o]) => o)
+          .map(([r, o]) => r.cpuUs - o.cpuUs),
+      ),
     errors: own.reduce((n, r) => n + (r.errors ?? 0), 0),
     requests: own.reduce((n, r) => n + (r.requests ?? 0), 0),
   };

@@ -8,7 +8,9 @@ const path = require('node:path');
 
 function quiet(argv, cwd) {
   try {
-    return execFileSync(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return '';
   }

@@ -7,7 +7,12 @@ const path = require('node:path');
 
 function origin(url, functionName) {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  if (url.includes('/node_modules/')) return url.slice(url.lastIndexOf('/node_modules/') + 14).split('/').slice(0, 1).join('/');
+  if (url.includes('/node_modules/'))
+    return url
+      .slice(url.lastIndexOf('/node_modules/') + 14)
+      .split('/')
+      .slice(0, 1)
+      .join('/');
   if (url.startsWith('node:')) return 'node internals';
   if (url.includes('/bench/')) return 'bench target';
   return 'gateway (dist)';

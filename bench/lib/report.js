@@ -38,7 +38,19 @@ function throughputTable(results) {
     });
   }
   return table(
-    ['scenario', 'target', 'req/s (median)', 'spread (min–max)', '× baseline (same round)', '× http-proxy-3', 'p50 ms', 'p99 ms', 'CPU µs/req', 'upstream CPU µs/req', 'errors'],
+    [
+      'scenario',
+      'target',
+      'req/s (median)',
+      'spread (min–max)',
+      '× baseline (same round)',
+      '× http-proxy-3',
+      'p50 ms',
+      'p99 ms',
+      'CPU µs/req',
+      'upstream CPU µs/req',
+      'errors',
+    ],
     rows,
   );
 }
@@ -56,11 +68,23 @@ function idleTable(result) {
           bytes(r.heapPerTunnel),
           `${int(r.socketsBefore)} → ${int(r.socketsHeld)} → ${int(r.socketsAfter)}`,
           `${int(r.upstreamSocketsBefore)} → ${int(r.upstreamSocketsAfter)}`,
-          r.allGone ? `yes, ${(r.drainMs / 1000).toFixed(1)} s after the clients closed (${(r.closeMs / 1000).toFixed(1)} s)` : `**no**: still open after ${(r.drainMs / 1000).toFixed(0)} s`,
+          r.allGone
+            ? `yes, ${(r.drainMs / 1000).toFixed(1)} s after the clients closed (${(r.closeMs / 1000).toFixed(1)} s)`
+            : `**no**: still open after ${(r.drainMs / 1000).toFixed(0)} s`,
         ],
   );
   return table(
-    ['proxy', 'tunnels open', 'open time', 'RSS before → held (after GC)', 'RSS / tunnel', 'heap / tunnel', 'proxy sockets before → held → after', 'upstream sockets before → after', 'all sockets gone'],
+    [
+      'proxy',
+      'tunnels open',
+      'open time',
+      'RSS before → held (after GC)',
+      'RSS / tunnel',
+      'heap / tunnel',
+      'proxy sockets before → held → after',
+      'upstream sockets before → after',
+      'all sockets gone',
+    ],
     rows,
   );
 }
@@ -114,7 +138,11 @@ function checks(results) {
     const measured = `${bytes(idle.rssPerTunnel)} over ${int(idle.opened)} tunnels`;
     if (idleRun.asked < 10000) add('≤ 20 KiB RSS per idle tunnel', `${measured} (the target is for 10,000; this run asked for ${int(idleRun.asked)})`, 'not judged');
     else add('≤ 20 KiB RSS per idle tunnel', measured, idle.rssPerTunnel <= 20 * 1024);
-    add('all sockets gone after the tunnels close', idle.allGone ? `yes (${idle.socketsAfter} sockets, as before)` : `${idle.socketsAfter} sockets vs ${idle.socketsBefore} before`, idle.allGone);
+    add(
+      'all sockets gone after the tunnels close',
+      idle.allGone ? `yes (${idle.socketsAfter} sockets, as before)` : `${idle.socketsAfter} sockets vs ${idle.socketsBefore} before`,
+      idle.allGone,
+    );
   }
   add('RSS after a 1,000,000-request soak within 10 % of RSS after 100,000', 'belongs to the soak drill (`npm run drills`)', undefined);
   return table(['target (issue 7)', 'measured', ''], out);
@@ -140,7 +168,8 @@ function profileSection({ gateway: g, engine: e }) {
     ['gateway µs/req', 'share', 'bare http-proxy-3 µs/req', 'function (file:line)'],
     g.functions.map((f) => [us(perReq(f.ms, g)), `${fixed(f.share * 100, 1)} %`, engineFn(f.name) ? us(perReq(engineFn(f.name).ms, e)) : '', `\`${f.name.trim()}\``]),
   );
-  const line = (p, label) => `${label}: ${int(p.rps)} req/s under the profiler; ${int(p.requests)} requests profiled (warm-up and run), ${fixed(p.busyMs / 1000, 1)} s busy, ${fixed(p.idleMs / 1000, 1)} s idle.`;
+  const line = (p, label) =>
+    `${label}: ${int(p.rps)} req/s under the profiler; ${int(p.requests)} requests profiled (warm-up and run), ${fixed(p.busyMs / 1000, 1)} s busy, ${fixed(p.idleMs / 1000, 1)} s idle.`;
   return [
     'Each proxy alone under `node --cpu-prof` (1 ms sampling) for a small-GET warm-up and run; self time per request answered. "(native)" is mostly the system calls of socket reads and writes (on loopback a write also runs the receiver\'s TCP path).',
     '',
@@ -149,7 +178,7 @@ function profileSection({ gateway: g, engine: e }) {
     '',
     origins,
     '',
-    'Top self-time functions of the gateway (the bare engine\'s figure for the same function where it appears in its own top list):',
+    "Top self-time functions of the gateway (the bare engine's figure for the same function where it appears in its own top list):",
     '',
     fns,
   ].join('\n');
@@ -157,7 +186,9 @@ function profileSection({ gateway: g, engine: e }) {
 
 function render({ machine, command, method, results, warnings }) {
   const parts = [];
-  parts.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory} RAM, ${machine.kernel}; Node ${machine.node}; ${machine.wrk}; http-proxy-3 ${machine.httpProxy3}; ws ${machine.ws}; gateway at ${machine.commit}.`);
+  parts.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory} RAM, ${machine.kernel}; Node ${machine.node}; ${machine.wrk}; http-proxy-3 ${machine.httpProxy3}; ws ${machine.ws}; gateway at ${machine.commit}.`,
+  );
   parts.push('');
   parts.push(`Command: \`${command}\``);
   parts.push('');

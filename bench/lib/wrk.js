@@ -45,10 +45,7 @@ function cleanup() {
  * Resolves with requests, requests/s, latency percentiles (ms) and error counts.
  */
 async function wrk({ url, connections, seconds, threads = 1, core, request = {} }) {
-  const argv = [
-    'wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s',
-    '-s', scriptFile(request), url,
-  ];
+  const argv = ['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', scriptFile(request), url];
   const out = await run(argv, { core, timeoutMs: (seconds + 20) * 1000 });
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);

@@ -57,7 +57,13 @@ async function runProxied(ctx, shape) {
         try {
           redis = await startRedis(ctx);
           children.push(redis);
-          proxies.push(['gateway-limit-redis', 'gateway, a matched rate-limit rule, Redis store (loopback)', 'gateway', undefined, { store: 'redis', redis: { url: redis.url }, rules: [BENCH_RULE] }]);
+          proxies.push([
+            'gateway-limit-redis',
+            'gateway, a matched rate-limit rule, Redis store (loopback)',
+            'gateway',
+            undefined,
+            { store: 'redis', redis: { url: redis.url }, rules: [BENCH_RULE] },
+          ]);
         } catch (err) {
           ctx.warn(`${shape.id} · Redis store: redis-server did not start (${err.message.split('\n')[0]})`);
         }

@@ -17,9 +17,7 @@ async function main() {
     res.writeHead(answer.status, headers);
     res.end(body);
   };
-  const server = tls
-    ? https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), minVersion: 'TLSv1.3' }, handler)
-    : http.createServer(handler);
+  const server = tls ? https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key), minVersion: 'TLSv1.3' }, handler) : http.createServer(handler);
   const port = await listen(server);
   serve({ port, url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` }, async () => server.closeAllConnections());
 }

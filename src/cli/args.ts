@@ -28,9 +28,7 @@ export interface ValueFlag {
 
 /** The `parseArgs` options of a list of {@link ValueFlag}s, typed by name. */
 export type ValueOptions<F extends readonly ValueFlag[]> = {
-  readonly [E in F[number] as E['name']]: E extends { readonly default: string }
-    ? { readonly type: 'string'; readonly default: string }
-    : { readonly type: 'string' };
+  readonly [E in F[number] as E['name']]: E extends { readonly default: string } ? { readonly type: 'string'; readonly default: string } : { readonly type: 'string' };
 };
 
 /** Declares each flag of the list as a string option (with its default, if any) for `parseArgs`. */

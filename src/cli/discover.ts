@@ -267,7 +267,10 @@ const PIN_TEXT = {
 
 function textReport(plan: Plan, result: DiscoveryResult, { health, problem }: HealthOutcome, { compatible, reasons }: Verdict): string {
   const d = result.document;
-  const list = (limits: Record<string, number>): string => Object.entries(limits).map(([k, v]) => `${printable(k)} ${v}`).join(', ');
+  const list = (limits: Record<string, number>): string =>
+    Object.entries(limits)
+      .map(([k, v]) => `${printable(k)} ${v}`)
+      .join(', ');
   const lines = [
     `${plan.domain}: ${reasons.length === 0 ? 'usable' : `UNUSABLE (${reasons.join('; ')})`}`,
     `  protocol      ${printable(d.protocol_version)} (${compatible ? 'compatible with' : 'NOT compatible with'} client ${plan.clientVersion})`,

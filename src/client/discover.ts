@@ -128,11 +128,10 @@ function validateDocument(domain: string, answer: HttpsAnswer): DiscoveryDocumen
   }
   const document = parsed.data as DiscoveryDocument;
   if (document.server_name !== domain) {
-    throw new DiscoveryError(
-      'SERVER_NAME_MISMATCH',
-      `${domain}: the document names another server (${printableValue(document.server_name)})`,
-      { domain, status: answer.status },
-    );
+    throw new DiscoveryError('SERVER_NAME_MISMATCH', `${domain}: the document names another server (${printableValue(document.server_name)})`, {
+      domain,
+      status: answer.status,
+    });
   }
   return document;
 }

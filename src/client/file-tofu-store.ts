@@ -158,11 +158,10 @@ export class FileTofuStore implements TofuStore {
   }
 
   private corrupt(problems: string[], cause?: unknown): DiscoveryError {
-    return new DiscoveryError(
-      'TOFU_STORE_ERROR',
-      `known-servers file ${this.path} is corrupt (${problems.join('; ')}); fix or remove it — it was left untouched`,
-      { problems, cause },
-    );
+    return new DiscoveryError('TOFU_STORE_ERROR', `known-servers file ${this.path} is corrupt (${problems.join('; ')}); fix or remove it — it was left untouched`, {
+      problems,
+      cause,
+    });
   }
 
   private ioError(what: string, cause: unknown): DiscoveryError {

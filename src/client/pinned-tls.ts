@@ -8,9 +8,7 @@ import { fingerprintOfDer } from '../protocol/fingerprint';
  * (pass two during a planned rotation). Discovery tells you the fingerprint; this keeps
  * the connections that follow honest.
  */
-export function pinnedServerIdentity(
-  fingerprints: string | readonly string[],
-): (hostname: string, cert: PeerCertificate) => Error | undefined {
+export function pinnedServerIdentity(fingerprints: string | readonly string[]): (hostname: string, cert: PeerCertificate) => Error | undefined {
   const allowed = new Set(typeof fingerprints === 'string' ? [fingerprints] : fingerprints);
   return (hostname, cert) => {
     const nameError = checkServerIdentity(hostname, cert);

@@ -24,12 +24,7 @@ export interface PinResult {
  * Accepting a specific fingerprint is the safer habit: it cannot accept a third
  * certificate that appeared between checking the new one out of band and accepting it.
  */
-export async function checkPin(
-  store: TofuStore | undefined,
-  domain: string,
-  presented: string,
-  accept: boolean | string = false,
-): Promise<PinResult> {
+export async function checkPin(store: TofuStore | undefined, domain: string, presented: string, accept: boolean | string = false): Promise<PinResult> {
   if (store === undefined) return { status: 'unpinned' };
   const pinned = await store.get(domain);
   if (pinned === undefined) {

@@ -17,13 +17,7 @@ export interface ServerRequirements {
 }
 
 /** Why a candidate was not usable. */
-export type RejectionReason =
-  | 'discovery_failed'
-  | 'incompatible_version'
-  | 'missing_features'
-  | 'federation_disabled'
-  | 'unhealthy'
-  | 'health_check_failed';
+export type RejectionReason = 'discovery_failed' | 'incompatible_version' | 'missing_features' | 'federation_disabled' | 'unhealthy' | 'health_check_failed';
 
 /** A candidate that did not qualify, and why, in words a log line or a user can take. */
 export interface RejectedCandidate {

@@ -38,9 +38,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => ({ path: '(file)', message: `${path}: ${e.message.split('\n')[0] ?? 'invalid YAML'}` })),
-    );
+    throw new ConfigError(doc.errors.map((e) => ({ path: '(file)', message: `${path}: ${e.message.split('\n')[0] ?? 'invalid YAML'}` })));
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};

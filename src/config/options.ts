@@ -222,7 +222,15 @@ export interface ResolvedConfig {
     probe: Required<ProbeOptions>;
     passive: Required<PassiveOptions>;
   };
-  proxy: { timeoutMs: number; failFast: boolean; maxBodyBytes: number; maxConnections: number; parsedBody: ParsedBodyMode; paths: readonly string[]; trustedProxies: readonly string[] };
+  proxy: {
+    timeoutMs: number;
+    failFast: boolean;
+    maxBodyBytes: number;
+    maxConnections: number;
+    parsedBody: ParsedBodyMode;
+    paths: readonly string[];
+    trustedProxies: readonly string[];
+  };
   rateLimits: ResolvedRateLimits;
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;

@@ -77,10 +77,20 @@ export const rateLimitsSchema = z
       ctx.addIssue({ code: 'custom', path: ['redis', 'url'], message: 'required with store: redis: a redis:// or rediss:// URL (or redis.cluster)', input: undefined });
     }
     if (named.length > 1) {
-      ctx.addIssue({ code: 'custom', path: ['redis', named[1] as string], message: `give one of redis.url, redis.cluster and redis.client, not ${named.join(' and ')}`, input: '(both given)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', named[1] as string],
+        message: `give one of redis.url, redis.cluster and redis.client, not ${named.join(' and ')}`,
+        input: '(both given)',
+      });
     }
     if (value.store === 'memory' && named.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['redis', named[0] as string], message: 'only used with store: redis (set rateLimits.store: redis, or remove it)', input: `store: ${value.store}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', named[0] as string],
+        message: 'only used with store: redis (set rateLimits.store: redis, or remove it)',
+        input: `store: ${value.store}`,
+      });
     }
     // Entries that did not parse have their own problem already.
     const seeds = (cluster ?? []).map(parseClusterNode).filter((e): e is RedisEndpoint => typeof e !== 'string');
@@ -88,7 +98,12 @@ export const rateLimitsSchema = z
     const endpoints = typeof single === 'object' ? [single, ...seeds] : seeds;
     const credentials = new Set(seeds.map((e) => JSON.stringify([e.tls, e.username ?? null, e.password ?? null])));
     if (credentials.size > 1) {
-      ctx.addIssue({ code: 'custom', path: ['redis', 'cluster'], message: 'expected the same scheme and credentials on every seed node', input: `${credentials.size} different ones` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'cluster'],
+        message: 'expected the same scheme and credentials on every seed node',
+        input: `${credentials.size} different ones`,
+      });
     }
     if (ca !== undefined && !endpoints.some((e) => e.tls)) {
       ctx.addIssue({ code: 'custom', path: ['redis', 'ca'], message: 'only used with TLS: give a rediss:// URL', input: ca });

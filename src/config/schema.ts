@@ -9,12 +9,10 @@ const positiveInt = z.number({ error: 'expected a positive integer' }).int('expe
 const nonNegativeInt = z.number({ error: 'expected an integer ≥ 0' }).int('expected an integer ≥ 0').nonnegative('expected an integer ≥ 0');
 const bool = z.boolean({ error: 'expected true or false' });
 
-const listenAddress = z
-  .union([z.string(), z.number()], { error: 'expected "host:port" or a port number' })
-  .superRefine((value, ctx) => {
-    const parsed = parseListenAddress(value);
-    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-  });
+const listenAddress = z.union([z.string(), z.number()], { error: 'expected "host:port" or a port number' }).superRefine((value, ctx) => {
+  const parsed = parseListenAddress(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
 
 const upstreamUrl = z.string({ error: 'expected an http(s) URL such as "http://127.0.0.1:8008"' }).superRefine((value, ctx) => {
   let url: URL;
@@ -72,9 +70,7 @@ function proxyAddressProblem(value: string): string | undefined {
 
 const filePath = z.string({ error: 'expected a file path' }).min(1, 'expected a file path');
 
-const probePath = z
-  .string({ error: 'expected a path starting with "/"' })
-  .regex(/^\/[^\s#]*$/, 'expected a path starting with "/"');
+const probePath = z.string({ error: 'expected a path starting with "/"' }).regex(/^\/[^\s#]*$/, 'expected a path starting with "/"');
 
 /**
  * The configuration schema shared by library options, files, environment and flags
@@ -91,14 +87,16 @@ export const configSchema = z.strictObject({
       defaultMetrics: bool.default(DEFAULTS.metrics.defaultMetrics),
     })
     .default({ defaultMetrics: DEFAULTS.metrics.defaultMetrics }),
-  discovery: z.strictObject(
-    {
-      enabled: bool.default(DEFAULTS.discovery.enabled),
-      // prefault: a missing block is parsed as {}, so the report names server_name itself.
-      document: configuredDocumentSchema.prefault(() => ({}) as z.input<typeof configuredDocumentSchema>),
-    },
-    { error: 'expected an object with a "document" (server_name is required)' },
-  ).prefault({}),
+  discovery: z
+    .strictObject(
+      {
+        enabled: bool.default(DEFAULTS.discovery.enabled),
+        // prefault: a missing block is parsed as {}, so the report names server_name itself.
+        document: configuredDocumentSchema.prefault(() => ({}) as z.input<typeof configuredDocumentSchema>),
+      },
+      { error: 'expected an object with a "document" (server_name is required)' },
+    )
+    .prefault({}),
   health: z
     .strictObject({
       version: z.string({ error: 'expected a version string' }).min(1, 'expected a version string').optional(),
@@ -131,9 +129,7 @@ export const configSchema = z.strictObject({
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
       maxConnections: positiveInt.default(DEFAULTS.proxy.maxConnections),
-      parsedBody: z
-        .enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' })
-        .default(DEFAULTS.proxy.parsedBody),
+      parsedBody: z.enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' }).default(DEFAULTS.proxy.parsedBody),
       paths: z.array(pathPrefix, { error: 'expected a list of path prefixes such as ["/v1/", "/federation/"]' }).default(() => [...DEFAULTS.proxy.paths]),
       trustedProxies: z.array(proxyAddress, { error: 'expected a list of addresses or CIDRs such as ["10.0.0.0/8"]' }).default(() => []),
     })

@@ -158,7 +158,9 @@ function openStream(req: IncomingMessage, socket: Duplex, head: Buffer, mailbox:
   if (path !== STREAM_PATH || !device) {
     const [status, body] = path !== STREAM_PATH ? ERRORS.notFound : ERRORS.unauthorized;
     const text = JSON.stringify(body);
-    socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Unauthorized'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Unauthorized'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
     return;
   }
   wss.handleUpgrade(req, socket, head, (ws) => {

@@ -10,9 +10,7 @@ import { describeError } from './probe-error';
  * the upstream's address.
  */
 export type ProbeVerdict =
-  | { readonly result: 'success' }
-  | { readonly result: 'degraded'; readonly details?: string }
-  | { readonly result: 'failure'; readonly reason: string };
+  { readonly result: 'success' } | { readonly result: 'degraded'; readonly details?: string } | { readonly result: 'failure'; readonly reason: string };
 
 /** A probe's verdict and how long it took. */
 export type ProbeResult = ProbeVerdict & { readonly durationMs: number };
@@ -71,10 +69,7 @@ export function probeUpstream(target: ProbeTarget, signal?: AbortSignal): Promis
     };
     const onAbort = (): void => finish({ result: 'failure', reason: 'probe aborted' });
 
-    const timer = setTimeout(
-      () => finish({ result: 'failure', reason: `upstream did not answer the probe within ${target.timeoutMs} ms` }),
-      target.timeoutMs,
-    );
+    const timer = setTimeout(() => finish({ result: 'failure', reason: `upstream did not answer the probe within ${target.timeoutMs} ms` }), target.timeoutMs);
     timer.unref();
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });

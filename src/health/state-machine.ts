@@ -106,11 +106,7 @@ export class HealthStateMachine {
       this.confirmedByTraffic = false;
       this.consecutiveSuccesses += 1;
       this.upstreamDegradedReason =
-        probe.result === 'degraded'
-          ? probe.details === undefined
-            ? 'upstream reports degraded'
-            : `upstream reports degraded: ${probe.details}`
-          : undefined;
+        probe.result === 'degraded' ? (probe.details === undefined ? 'upstream reports degraded' : `upstream reports degraded: ${probe.details}`) : undefined;
       if (this.phase === 'starting') this.phase = 'up';
       else if (this.phase === 'down' && this.consecutiveSuccesses >= this.thresholds.healthyThreshold) this.phase = 'up';
     }
@@ -140,18 +136,14 @@ export class HealthStateMachine {
     const { unhealthyThreshold, healthyThreshold } = this.thresholds;
     switch (this.phase) {
       case 'starting':
-        return [
-          UNHEALTHY,
-          this.lastFailureReason === undefined ? REASON_STARTING : `no successful probe yet: ${this.lastFailureReason}`,
-        ];
+        return [UNHEALTHY, this.lastFailureReason === undefined ? REASON_STARTING : `no successful probe yet: ${this.lastFailureReason}`];
       case 'down': {
         const failed = this.confirmedByTraffic
           ? `live traffic could not reach the upstream and a probe confirmed it: ${this.lastFailureReason ?? 'unknown'}`
           : this.consecutiveFailures > 0
             ? `${this.consecutiveFailures} consecutive probes failed: ${this.lastFailureReason ?? 'unknown'}`
             : `probes failed: ${this.lastFailureReason ?? 'unknown'}`;
-        const recovering =
-          this.consecutiveSuccesses > 0 ? ` (recovering: ${this.consecutiveSuccesses} of ${healthyThreshold} successful probes)` : '';
+        const recovering = this.consecutiveSuccesses > 0 ? ` (recovering: ${this.consecutiveSuccesses} of ${healthyThreshold} successful probes)` : '';
         return [UNHEALTHY, failed + recovering];
       }
       case 'up': {

@@ -39,9 +39,7 @@ function withRetryAfter(prepared: PreparedError, seconds: number): PreparedError
   return { ...prepared, body, headers: { ...prepared.headers, 'content-length': body.length, 'retry-after': String(n) } };
 }
 
-const PREPARED = Object.fromEntries(
-  Object.entries(FAILURES).map(([kind, failure]) => [kind, prepare(failure)]),
-) as Record<FailureKind, PreparedError>;
+const PREPARED = Object.fromEntries(Object.entries(FAILURES).map(([kind, failure]) => [kind, prepare(failure)])) as Record<FailureKind, PreparedError>;
 
 /** The serialised body of a failure, as `writeError` sends it (with `retryAfter`, as it sends it then). */
 export function errorBody(kind: FailureKind, retryAfter?: number): Buffer {

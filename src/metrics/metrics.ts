@@ -70,9 +70,7 @@ export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTION
  * (30 s by default) for a timeout. 2 s is the passive health check's p95 threshold, so
  * that crossing it is visible from the histogram alone; 60 s catches a raised timeout.
  */
-export const REQUEST_DURATION_BUCKETS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
-];
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
 /** Probe duration buckets, in seconds: a probe is a small GET, aborted after `probe.timeoutMs` (2 s by default). */
 export const PROBE_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
@@ -117,15 +115,7 @@ const OTHER_ROUTE = ROUTE_INDEX.get('other') as number;
  * `status_code` label values: every code Node knows by name keeps its number; another
  * code in 100–599 becomes its class (`4xx`); anything else (0 for "no response") `other`.
  */
-const STATUS_LABELS: readonly string[] = [
-  ...Object.keys(STATUS_CODES).filter((c) => Number(c) >= 100 && Number(c) <= 599),
-  '1xx',
-  '2xx',
-  '3xx',
-  '4xx',
-  '5xx',
-  'other',
-];
+const STATUS_LABELS: readonly string[] = [...Object.keys(STATUS_CODES).filter((c) => Number(c) >= 100 && Number(c) <= 599), '1xx', '2xx', '3xx', '4xx', '5xx', 'other'];
 const OTHER_STATUS = STATUS_LABELS.length - 1;
 /** Status code (0–599) → index into `STATUS_LABELS`. */
 const STATUS_SLOT: Uint16Array = (() => {

@@ -82,12 +82,8 @@ export const fingerprintField = z
 
 const limitsError = { error: 'expected an object of positive integer limits' };
 
-const rateLimitsField = z
-  .object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError)
-  .catchall(positiveInt);
-const messageLimitsField = z
-  .object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError)
-  .catchall(positiveInt);
+const rateLimitsField = z.object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError).catchall(positiveInt);
+const messageLimitsField = z.object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError).catchall(positiveInt);
 
 const rd = DOCUMENT_DEFAULTS.rate_limits;
 const md = DOCUMENT_DEFAULTS.message_limits;
@@ -101,10 +97,7 @@ const rateLimitsWithDefaults = z
   )
   .catchall(positiveInt);
 const messageLimitsWithDefaults = z
-  .object(
-    { max_message_size: positiveInt.default(md.max_message_size), max_retention_days: positiveInt.default(md.max_retention_days) },
-    limitsError,
-  )
+  .object({ max_message_size: positiveInt.default(md.max_message_size), max_retention_days: positiveInt.default(md.max_retention_days) }, limitsError)
   .catchall(positiveInt);
 
 /**

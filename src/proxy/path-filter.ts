@@ -28,7 +28,7 @@ export class PathFilter {
 
   private inside(path: string): boolean {
     for (const prefix of this.prefixes) {
-      if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f /* / */)) return true;
+      if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f) /* / */) return true;
     }
     return false;
   }

@@ -56,13 +56,7 @@ export class Tunnel {
     return this.closed;
   }
 
-  private stopAtBoundary(
-    source: Duplex,
-    destination: Duplex,
-    tracker: FrameTracker,
-    watcher: (chunk: Buffer) => void,
-    frame: Buffer,
-  ): void {
+  private stopAtBoundary(source: Duplex, destination: Duplex, tracker: FrameTracker, watcher: (chunk: Buffer) => void, frame: Buffer): void {
     source.unpipe(destination);
     source.off('data', watcher);
     let done = false;

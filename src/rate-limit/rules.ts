@@ -44,7 +44,7 @@ export function compileRules(rules: readonly ResolvedRateLimitRule[], replicas: 
 /** True when `path` (a lenient view) is `prefix` or lies below it: prefixes end at a segment boundary. */
 function under(path: string, prefix: string): boolean {
   if (!path.startsWith(prefix)) return false;
-  return path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f /* / */;
+  return path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f; /* / */
 }
 
 /**

@@ -12,12 +12,7 @@ import type { GatewayCore } from '../gateway';
  * concurrently with the signal), then refuse new connections, let in-flight requests
  * finish for up to `timeoutMs`, and close what is left, tunnels included.
  */
-export async function gracefulShutdown(
-  server: Server,
-  core: GatewayCore,
-  settings: ResolvedConfig['shutdown'],
-  logger: Logger,
-): Promise<void> {
+export async function gracefulShutdown(server: Server, core: GatewayCore, settings: ResolvedConfig['shutdown'], logger: Logger): Promise<void> {
   core.beginShutdown();
   if (settings.drainDelayMs > 0) await delay(settings.drainDelayMs);
 

@@ -26,11 +26,13 @@ function childWriters(file: string, count: number, perProcess: number): Promise<
       for (let i = 0; i < ${perProcess}; i++) await store.set('s' + i + '-p' + process.argv[1] + '.example.test', 'sha256:' + 'c'.repeat(64));
     })().catch((e) => { console.error(e); process.exit(1); });`;
   return Promise.all(
-    Array.from({ length: count }, (_, n) =>
-      new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, ['-r', register, '-e', script, String(n)], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 15_000 });
-        child.once('exit', (code, signal) => (signal === null ? resolve(code ?? -1) : reject(new Error(`writer ${n} was killed by ${signal} (still running after 15 s?)`))));
-      }),
+    Array.from(
+      { length: count },
+      (_, n) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['-r', register, '-e', script, String(n)], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 15_000 });
+          child.once('exit', (code, signal) => (signal === null ? resolve(code ?? -1) : reject(new Error(`writer ${n} was killed by ${signal} (still running after 15 s?)`))));
+        }),
     ),
   );
 }

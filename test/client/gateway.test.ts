@@ -1,14 +1,7 @@
 import { once } from 'node:events';
 import { copyFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  discover,
-  DiscoveryClient,
-  DiscoveryError,
-  MemoryTofuStore,
-  type DiscoverOptions,
-  type DiscoveryResult,
-} from '../../src/client';
+import { discover, DiscoveryClient, DiscoveryError, MemoryTofuStore, type DiscoverOptions, type DiscoveryResult } from '../../src/client';
 import { startServer, type RunningServer } from '../../src/server/sidecar';
 import type { GatewayOptions } from '../../src/config/options';
 import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
@@ -93,10 +86,7 @@ beforeAll(async () => {
   await start(NAMES.isolated, healthyUpstream, {}, { federation_enabled: false });
   await start(NAMES.v2, healthyUpstream, {}, { protocol_version: '2.0' });
   await start(NAMES.draining, healthyUpstream);
-  gateways.set(
-    NAMES.hidden,
-    await startServer({ ...options(NAMES.hidden, healthyUpstream), discovery: { enabled: false, document: { server_name: NAMES.hidden } } }),
-  );
+  gateways.set(NAMES.hidden, await startServer({ ...options(NAMES.hidden, healthyUpstream), discovery: { enabled: false, document: { server_name: NAMES.hidden } } }));
   for (const name of [NAMES.healthy, NAMES.isolated, NAMES.v2, NAMES.draining]) await discoverWhenReady(name, healthyUpstream);
   await discoverWhenReady(NAMES.degraded, degradedUpstream);
   gateways.get(NAMES.draining)?.gateway.beginShutdown();
@@ -200,10 +190,7 @@ describe('the client against the real gateway', () => {
 
   it('chooses among gateways: healthy first, degraded as fallback, the others rejected with reasons', async () => {
     const client = new DiscoveryClient(connection());
-    const choice = await client.chooseServer(
-      [NAMES.draining, NAMES.degraded, NAMES.v2, NAMES.hidden, NAMES.healthy],
-      { requiredFeatures: ['websocket_streaming'] },
-    );
+    const choice = await client.chooseServer([NAMES.draining, NAMES.degraded, NAMES.v2, NAMES.hidden, NAMES.healthy], { requiredFeatures: ['websocket_streaming'] });
     expect(choice.chosen?.domain).toBe(NAMES.healthy);
     expect(choice.usable.map((u) => [u.domain, u.health?.status])).toEqual([
       [NAMES.healthy, 'healthy'],

@@ -45,15 +45,7 @@ function client(): DiscoveryClient {
 describe('chooseServer', () => {
   it('skips unhealthy and unsuitable servers, prefers healthy over degraded, and says why each was rejected', async () => {
     const choice = await client().chooseServer(
-      [
-        'unhealthy.example.test',
-        'degraded.example.test',
-        'v2.example.test',
-        DOWN,
-        'nohealth.example.test',
-        'nows.example.test',
-        'healthy.example.test',
-      ],
+      ['unhealthy.example.test', 'degraded.example.test', 'v2.example.test', DOWN, 'nohealth.example.test', 'nows.example.test', 'healthy.example.test'],
       { requiredFeatures: ['websocket_streaming'] },
     );
     expect(choice.chosen?.domain).toBe('healthy.example.test');

@@ -23,10 +23,7 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 /** Starts `serve`, resolving once its "listening" log line names the URL; `waitFor` awaits a later log event. */
-async function serve(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string; waitFor: (event: string) => Promise<void> }> {
+async function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; waitFor: (event: string) => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = followLines(child);
   const eventOf = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>;
@@ -87,9 +84,20 @@ describe('the cryptid-gateway command', () => {
   });
 
   it('serve exits at once on a second signal during the drain', async () => {
-    const { child, url, waitFor } = await serve(
-      ['--upstream', upstream.url, '--server-name', 'chat.example.com', '--tls-cert', cert.certPath, '--tls-key', cert.keyPath, '--listen', '127.0.0.1:0', '--metrics-listen', 'off'],
-    );
+    const { child, url, waitFor } = await serve([
+      '--upstream',
+      upstream.url,
+      '--server-name',
+      'chat.example.com',
+      '--tls-cert',
+      cert.certPath,
+      '--tls-key',
+      cert.keyPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
+    ]);
     // Default drainDelayMs is 5 s: the first signal starts the drain, discovery turns 503.
     const exited = once(child, 'exit');
     child.kill('SIGTERM');

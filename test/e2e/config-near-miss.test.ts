@@ -93,13 +93,20 @@ describe('a near miss of a known discovery field', () => {
     writeFileSync(file, 'discovery: {document: {supported_featurs: [mls_messaging]}}\n');
     const r = run([
       'serve',
-      '--config', file,
-      '--upstream', 'http://127.0.0.1:8008',
-      '--server-name', 'chat.example.com',
-      '--tls-cert', cert.certPath,
-      '--tls-key', cert.keyPath,
-      '--listen', '127.0.0.1:0',
-      '--metrics-listen', 'off',
+      '--config',
+      file,
+      '--upstream',
+      'http://127.0.0.1:8008',
+      '--server-name',
+      'chat.example.com',
+      '--tls-cert',
+      cert.certPath,
+      '--tls-key',
+      cert.keyPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('discovery.document.supported_featurs:');

@@ -96,9 +96,7 @@ describe('GET /.well-known/cryptid', () => {
     const head = await new Promise<string>((resolve, reject) => {
       let text = '';
       const socket = connect(Number(port), '127.0.0.1', () =>
-        socket.write(
-          `GET /.well-known/cryptid HTTP/1.1\r\nHost: x\r\nIF-NONE-MATCH: "old"\r\nif-none-match: ${etag}\r\nConnection: close\r\n\r\n`,
-        ),
+        socket.write(`GET /.well-known/cryptid HTTP/1.1\r\nHost: x\r\nIF-NONE-MATCH: "old"\r\nif-none-match: ${etag}\r\nConnection: close\r\n\r\n`),
       );
       socket.setEncoding('latin1');
       socket.on('data', (chunk: string) => (text += chunk));

@@ -50,8 +50,6 @@ describe('mounted in an Express 5 app', () => {
   });
 
   it('throws a ConfigError listing every problem when the options are wrong', () => {
-    expect(() => createGateway({ upstream: 'nope', discovery: { document: { server_name: 'BAD' } } } as GatewayOptions)).toThrow(
-      /invalid configuration \(3 problems\)/,
-    );
+    expect(() => createGateway({ upstream: 'nope', discovery: { document: { server_name: 'BAD' } } } as GatewayOptions)).toThrow(/invalid configuration \(3 problems\)/);
   });
 });

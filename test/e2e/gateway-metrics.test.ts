@@ -69,13 +69,15 @@ describe('the gateway metrics', () => {
 
   it('counts requests by exactly the number made, with route templates and never raw paths', async () => {
     const before = await scrape();
-    const count = (f: Map<string, MetricFamily>, labels: Record<string, string>): number =>
-      sampleValue(f, 'cryptid_gateway_http_requests_total', labels) ?? 0;
+    const count = (f: Map<string, MetricFamily>, labels: Record<string, string>): number => sampleValue(f, 'cryptid_gateway_http_requests_total', labels) ?? 0;
     for (let i = 0; i < 3; i++) await testRequest(`${base}/v1/infopackages/secret-segment-${i}`);
     await testRequest(`${base}/.well-known/cryptid`);
     await testRequest(`${base}/v1/health`);
     const after = await scrape();
-    expect(count(after, { method: 'GET', route: '/v1/infopackages/:url_segment', status_code: '200' }) - count(before, { method: 'GET', route: '/v1/infopackages/:url_segment', status_code: '200' })).toBe(3);
+    expect(
+      count(after, { method: 'GET', route: '/v1/infopackages/:url_segment', status_code: '200' }) -
+        count(before, { method: 'GET', route: '/v1/infopackages/:url_segment', status_code: '200' }),
+    ).toBe(3);
     expect(count(after, { route: '/.well-known/cryptid', status_code: '200' }) - count(before, { route: '/.well-known/cryptid', status_code: '200' })).toBe(1);
     expect(count(after, { route: '/v1/health', status_code: '200' }) - count(before, { route: '/v1/health', status_code: '200' })).toBe(1);
     const text = (await testRequest(`${metricsBase}/metrics`)).body.toString();
@@ -88,8 +90,7 @@ describe('the gateway metrics', () => {
   // it: a few hundred distinct paths over keep-alive sockets, each counted once.
   it('adds no series for two hundred requests to distinct random paths, and counts each one under route other', async () => {
     const N = 200;
-    const other = (f: Map<string, MetricFamily>): number =>
-      sampleValue(f, 'cryptid_gateway_http_requests_total', { method: 'GET', route: 'other', status_code: '200' }) ?? 0;
+    const other = (f: Map<string, MetricFamily>): number => sampleValue(f, 'cryptid_gateway_http_requests_total', { method: 'GET', route: 'other', status_code: '200' }) ?? 0;
     await testRequest(`${base}/random/warm-up`);
     const beforeFamilies = await scrape();
     const before = seriesCount(beforeFamilies, 'cryptid_gateway_http_request');
@@ -120,7 +121,10 @@ describe('the gateway metrics', () => {
     await closed;
     // The tunnel's own close reaches the gauge when both sockets have ended.
     let open: number | undefined;
-    await pollUntil(async () => (open = sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')) === 0, () => `the tunnel gauge back at 0 (it shows ${open})`);
+    await pollUntil(
+      async () => (open = sampleValue(await scrape(), 'cryptid_gateway_websocket_connections')) === 0,
+      () => `the tunnel gauge back at 0 (it shows ${open})`,
+    );
   });
 
   it('keeps /metrics private: on the public port it is just another proxied path', async () => {

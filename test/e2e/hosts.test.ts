@@ -165,7 +165,9 @@ describe.each(HOSTS)('mounted in %s', (_name, options, factory) => {
   it('relays a streamed response as it comes', async () => {
     const get = host.url.startsWith('https:') ? httpsGet : httpGet;
     const res = await withDeadline(
-      new Promise<IncomingMessage>((resolve, reject) => get(`${host.url}/v1/events`, { ca: cert.cert, servername: 'localhost' }, resolve).on('error', reject)), 'response headers', 5000,
+      new Promise<IncomingMessage>((resolve, reject) => get(`${host.url}/v1/events`, { ca: cert.cert, servername: 'localhost' }, resolve).on('error', reject)),
+      'response headers',
+      5000,
     );
     const [first] = (await withDeadline(once(res, 'data'), 'the first event', 5000)) as [Buffer];
     expect(first.toString()).toBe('data: one\n\n');

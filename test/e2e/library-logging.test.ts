@@ -50,7 +50,7 @@ describe('logging in library mode', () => {
     expect(code).toBe(0);
   });
 
-  it('logs through any object with pino\'s level methods', async () => {
+  it("logs through any object with pino's level methods", async () => {
     const upstream = await refusingUpstreamUrl();
     const lines: { level: string; fields: Record<string, unknown>; message: string | undefined }[] = [];
     const at = (level: string) => (fields: Record<string, unknown>, message?: string) => void lines.push({ level, fields, message });

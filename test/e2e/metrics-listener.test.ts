@@ -140,9 +140,9 @@ describe('the private metrics listener', () => {
   });
 
   it('fails to start on a port already taken, and reports why', async () => {
-    await expect(
-      startMetricsListener({ host: '127.0.0.1', port: listener.port, registry: metrics.registry, isReady: () => readiness }),
-    ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(startMetricsListener({ host: '127.0.0.1', port: listener.port, registry: metrics.registry, isReady: () => readiness })).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
   });
 
   it('closes idle keep-alive connections too, and close can be called twice', async () => {

@@ -46,7 +46,9 @@ describe('behind compression(), a streamed upstream response', () => {
 
   it('reaches the client event by event, gzip-compressed', async () => {
     const res = await withDeadline(
-      new Promise<IncomingMessage>((resolve, reject) => get(`${base}/v1/events`, { headers: { 'accept-encoding': 'gzip' } }, resolve).on('error', reject)), 'response headers', 5000,
+      new Promise<IncomingMessage>((resolve, reject) => get(`${base}/v1/events`, { headers: { 'accept-encoding': 'gzip' } }, resolve).on('error', reject)),
+      'response headers',
+      5000,
     );
     expect(res.headers['content-encoding']).toBe('gzip');
     const text = res.pipe(createGunzip());

@@ -118,24 +118,14 @@ const skip = skipWithout('prometheus');
         ].join('\n'),
       );
       promPort = await freePort();
-      prometheus = spawn(
-        binary,
-        [
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      prometheus = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       await waitForOutput(prometheus, /Server is ready to receive web requests/, 15000);
       // Stored once `up` is: Prometheus commits a scrape's samples before it appends `up` for
       // that scrape. Asked for, rather than waiting a whole scrape interval for the next one.
       await once(registry.scrapes, 'scrape');
-      await pollUntil(
-        async () => (await query(promPort, 'up{job="cryptid-gateway"}')).data.result.length > 0,
-        'Prometheus storing its first scrape of the listener',
-        10_000,
-      );
+      await pollUntil(async () => (await query(promPort, 'up{job="cryptid-gateway"}')).data.result.length > 0, 'Prometheus storing its first scrape of the listener', 10_000);
     });
 
     afterAll(async () => {

@@ -60,7 +60,11 @@ describe('a client that vanishes with requests in progress', () => {
   }
 
   async function arrivals(count: number): Promise<void> {
-    await withDeadline(pollUntil(() => open.size >= count, 'arrivals', 5000), `${count} requests at the upstream`, 5000);
+    await withDeadline(
+      pollUntil(() => open.size >= count, 'arrivals', 5000),
+      `${count} requests at the upstream`,
+      5000,
+    );
   }
 
   it('aborts every pipelined request within 1 s of the client leaving; the queued ones never reach the upstream', async () => {

@@ -28,9 +28,7 @@ describe('concurrent traffic', () => {
 
   it('answers 200 concurrent requests, each with its own body', async () => {
     const bodies = Array.from({ length: 200 }, () => randomBytes(2048 + Math.floor(Math.random() * 8192)));
-    const results = await Promise.all(
-      bodies.map((body, i) => testRequest(`${gw.url}/v1/messages?n=${i}`, { method: 'POST', body })),
-    );
+    const results = await Promise.all(bodies.map((body, i) => testRequest(`${gw.url}/v1/messages?n=${i}`, { method: 'POST', body })));
     results.forEach((res, i) => {
       expect(res.status).toBe(200);
       expect(res.headers['x-request-url']).toBe(`/v1/messages?n=${i}`);

@@ -87,7 +87,7 @@ describe('the example upstream behind the gateway', () => {
     expect(JSON.parse(res.body)).toMatchObject({ error: 'DEVICE_NOT_ANNOUNCED', code: 4002 });
   });
 
-  it('passes the example server\'s own 404 answers through', async () => {
+  it("passes the example server's own 404 answers through", async () => {
     const res = await testRequest(`${gw.url}/v1/nothing-here`);
     expect(res.status).toBe(404);
     expect(res.json).toMatchObject({ error: 'ENDPOINT_NOT_FOUND' });

@@ -64,11 +64,14 @@ describe('the federation guard', () => {
         await fc.assert(
           // Node's parser refuses raw bytes above 0x7e in a request target (the wire carries them
           // percent-encoded) and an origin-form target starts with a slash.
-          fc.asyncProperty(pathReadAs('federation').filter((p) => p.startsWith('/') && /^[\x21-\x7e]*$/.test(p)), async (path) => {
-            const before = upstream.requests.length;
-            const res = await send(gw.url, 'GET', path, agent);
-            return res.status === 403 && upstream.requests.length === before;
-          }),
+          fc.asyncProperty(
+            pathReadAs('federation').filter((p) => p.startsWith('/') && /^[\x21-\x7e]*$/.test(p)),
+            async (path) => {
+              const before = upstream.requests.length;
+              const res = await send(gw.url, 'GET', path, agent);
+              return res.status === 403 && upstream.requests.length === before;
+            },
+          ),
           { numRuns: 150 },
         );
         await fc.assert(

@@ -62,7 +62,11 @@ describe('proxy.maxConnections', () => {
     gw = await startGateway(upstream.url, { proxy: { maxConnections: 3, timeoutMs: 1000 } });
     const before = upstream.requests.length;
     const uploads = Array.from({ length: 6 }, (_, i) => slowUpload(gw!.url, `/v1/upload-${i}`));
-    await withDeadline(pollUntil(() => upstream.requests.length - before >= 3, 'arrivals', 5000), 'three uploads at the upstream', 5000);
+    await withDeadline(
+      pollUntil(() => upstream.requests.length - before >= 3, 'arrivals', 5000),
+      'three uploads at the upstream',
+      5000,
+    );
     // The three beyond the cap never got a connection: their clock ran out in the queue.
     const answers = await withDeadline(Promise.all(uploads.slice(3).map((u) => u.answer)), 'answers', 10_000);
     expect(answers.map((a) => a.status)).toEqual([504, 504, 504]);
@@ -75,11 +79,19 @@ describe('proxy.maxConnections', () => {
     gw = await startGateway(upstream.url, { proxy: { maxConnections: 2, timeoutMs: 10_000 } });
     const before = upstream.requests.length;
     const uploads = Array.from({ length: 3 }, (_, i) => slowUpload(gw!.url, `/v1/wait-${i}`));
-    await withDeadline(pollUntil(() => upstream.requests.length - before >= 2, 'arrivals', 5000), 'two uploads at the upstream', 5000);
+    await withDeadline(
+      pollUntil(() => upstream.requests.length - before >= 2, 'arrivals', 5000),
+      'two uploads at the upstream',
+      5000,
+    );
     expect(upstream.requests.length - before).toBe(2);
     uploads[0]!.finish();
     expect((await withDeadline(uploads[0]!.answer, 'first answer', 5000)).status).toBe(200);
-    await withDeadline(pollUntil(() => upstream.requests.length - before >= 3, 'third arrival', 5000), 'the waiting upload at the upstream', 5000);
+    await withDeadline(
+      pollUntil(() => upstream.requests.length - before >= 3, 'third arrival', 5000),
+      'the waiting upload at the upstream',
+      5000,
+    );
     uploads[1]!.finish();
     uploads[2]!.finish();
     const [second, third] = await withDeadline(Promise.all([uploads[1]!.answer, uploads[2]!.answer]), 'answers', 5000);
@@ -91,7 +103,11 @@ describe('proxy.maxConnections', () => {
     gw = await startGateway(upstream.url, { proxy: { maxConnections: 1, timeoutMs: 10_000 } });
     const before = upstream.requests.length;
     const holder = slowUpload(gw.url, '/v1/holder');
-    await withDeadline(pollUntil(() => upstream.requests.length - before >= 1, 'arrival', 5000), 'the holder at the upstream', 5000);
+    await withDeadline(
+      pollUntil(() => upstream.requests.length - before >= 1, 'arrival', 5000),
+      'the holder at the upstream',
+      5000,
+    );
     const [pooled] = [...open].filter((s) => sockets.has(s));
     const received = new Promise<void>((resolve) => gw!.server.on('request', (req: IncomingMessage) => req.url === '/v1/leaver' && resolve()));
     const leaver = slowUpload(gw.url, '/v1/leaver');
@@ -100,13 +116,17 @@ describe('proxy.maxConnections', () => {
     leaver.req.destroy();
     holder.finish();
     const first = await withDeadline(holder.answer, 'holder answer', 5000);
-    const next = await withDeadline(new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const next = await withDeadline(
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
         request(`${gw!.url}/v1/next`, { method: 'POST', agent: false, headers: { 'content-length': '0' } }, (res) => {
           void readBody(res).then((b) => resolve({ status: res.statusCode ?? 0, body: b.toString() }), reject);
         })
           .on('error', reject)
           .end();
-      }), 'next answer', 5000);
+      }),
+      'next answer',
+      5000,
+    );
     expect([first.status, next.status]).toEqual([200, 200]);
     // The next request rode the same pooled connection: the abandoned one did not cost it.
     expect(JSON.parse(next.body)).toEqual(JSON.parse(first.body));

@@ -137,7 +137,10 @@ describe('request checks before forwarding', () => {
 
   describe('Connection', () => {
     it("drops a client's X-Forwarded-For named in Connection before appending its own", async () => {
-      const answer = await rawExchange(gw.port, `GET ${marker()} HTTP/1.1\r\nHost: chat.example.test\r\nConnection: keep-alive, X-Forwarded-For\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n`);
+      const answer = await rawExchange(
+        gw.port,
+        `GET ${marker()} HTTP/1.1\r\nHost: chat.example.test\r\nConnection: keep-alive, X-Forwarded-For\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n`,
+      );
       expect(answer.status).toBe(200);
       expect((answer.json as { headers: Record<string, string> }).headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(upstream.saw('203.0.113.9')).toBe(false);

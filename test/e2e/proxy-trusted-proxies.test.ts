@@ -80,7 +80,7 @@ describe('proxy.trustedProxies and X-Request-Id', () => {
     return f;
   }
 
-  it('keeps a trusted hop\'s X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id, and appends to X-Forwarded-For', async () => {
+  it("keeps a trusted hop's X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id, and appends to X-Forwarded-For", async () => {
     const f = await started({ trustedProxies: ['10.0.0.0/8', '127.0.0.0/8'] });
     const got = await forwarded(f, '127.0.0.1', FROM_THE_INGRESS);
     expect(forwardedHeaders(got.headers)).toEqual({ proto: 'https', host: 'chat.example.com', for: '203.0.113.7, 127.0.0.1', id: 'ingress-4f2a' });
@@ -107,13 +107,13 @@ describe('proxy.trustedProxies and X-Request-Id', () => {
     expect(forwardedHeaders((await forwarded(dual, '127.0.0.1', FROM_THE_INGRESS)).headers)).toMatchObject({ proto: 'https', id: 'ingress-4f2a' });
   });
 
-  it('replaces a trusted hop\'s request id that could break a log line', async () => {
+  it("replaces a trusted hop's request id that could break a log line", async () => {
     const f = await started({ trustedProxies: ['127.0.0.1'] });
     const got = await forwarded(f, '127.0.0.1', { 'x-request-id': 'two words' });
     expect(got.headers['x-request-id']).toMatch(UUID);
   });
 
-  it('gives every request its own id, and names it in the gateway\'s log line for the request', async () => {
+  it("gives every request its own id, and names it in the gateway's log line for the request", async () => {
     const log = captureLog();
     const f = await started({}, '127.0.0.1', log);
     const ids = [];

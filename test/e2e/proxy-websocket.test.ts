@@ -215,7 +215,7 @@ describe('closing the gateway with tunnels open', () => {
 });
 
 describe('idle tunnels', () => {
-  it('stay open past the host server\'s own request, header, socket and keep-alive timeouts, which meanwhile close plain connections', async () => {
+  it("stay open past the host server's own request, header, socket and keep-alive timeouts, which meanwhile close plain connections", async () => {
     const upstream = await startWsUpstream();
     const gateway = createGateway(gatewayOptions(upstream.url));
     const server = createServer({ connectionsCheckingInterval: 50, requestTimeout: 300, headersTimeout: 200, keepAliveTimeout: 100 }, gateway);

@@ -46,7 +46,12 @@ describeRedis('rate limits shared through Redis', () => {
     const log = watchLog();
     const gw = await startGateway(upstream.url, {
       logger: log.logger,
-      rateLimits: { store: 'redis', redis: { timeoutMs: TIMEOUT_MS, ...redis }, rules: [{ name: 'sends', match: ['/v1/messages'], key: 'bearer', limit: 10, windowMs: HOUR }], ...rateLimits },
+      rateLimits: {
+        store: 'redis',
+        redis: { timeoutMs: TIMEOUT_MS, ...redis },
+        rules: [{ name: 'sends', match: ['/v1/messages'], key: 'bearer', limit: 10, windowMs: HOUR }],
+        ...rateLimits,
+      },
     });
     gateways.push(gw);
     await log.until('rate_limit_store_up', 10_000);
@@ -57,7 +62,9 @@ describeRedis('rate limits shared through Redis', () => {
   async function roundRobin(gws: TestGateway[], n: number, token: string): Promise<number[]> {
     const statuses: number[] = [];
     for (let i = 0; i < n; i++) {
-      statuses.push((await answeredWithin(WAIT_BOUND_MS, `${gws[i % gws.length]!.url}/v1/messages`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${token}` } })).status);
+      statuses.push(
+        (await answeredWithin(WAIT_BOUND_MS, `${gws[i % gws.length]!.url}/v1/messages`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${token}` } })).status,
+      );
     }
     return statuses;
   }
@@ -107,7 +114,7 @@ describeRedis('rate limits shared through Redis', () => {
       expect(ttl).toBeLessThanOrEqual(2 * HOUR);
     });
 
-    it('takes a library user\'s own ioredis client, and leaves it open on close', async () => {
+    it("takes a library user's own ioredis client, and leaves it open on close", async () => {
       const { Redis } = await import('ioredis');
       const client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
       try {
@@ -124,7 +131,12 @@ describeRedis('rate limits shared through Redis', () => {
       const log = watchLog();
       const gw = await startGateway(upstream.url, {
         logger: log.logger,
-        rateLimits: { store: 'redis', redis: { url: `redis://:wrong@127.0.0.1:${redis.port}`, timeoutMs: TIMEOUT_MS }, onStoreError: 'deny', rules: [{ name: 'sends', match: ['/v1/'], key: 'ip', limit: 10, windowMs: HOUR }] },
+        rateLimits: {
+          store: 'redis',
+          redis: { url: `redis://:wrong@127.0.0.1:${redis.port}`, timeoutMs: TIMEOUT_MS },
+          onStoreError: 'deny',
+          rules: [{ name: 'sends', match: ['/v1/'], key: 'ip', limit: 10, windowMs: HOUR }],
+        },
       });
       gateways.push(gw);
       const down = await log.until('rate_limit_store_down', 10_000);
@@ -259,8 +271,7 @@ describeRedis('the Redis store', () => {
   });
 
   /** Script calls Redis has run so far (EVALSHA, and EVAL for the first one after a NOSCRIPT). */
-  const scriptCalls = (): number =>
-    [...redis.cli('info', 'commandstats').matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  const scriptCalls = (): number => [...redis.cli('info', 'commandstats').matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 
   it('sends the checks of one event-loop turn as one script call, each decided in order', async () => {
     const store = new RedisStore(withScript(client), 'batch:', 1000, false);

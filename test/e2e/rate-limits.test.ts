@@ -88,7 +88,7 @@ describe('rate limits (memory store)', () => {
     expect(elsewhere.headers.ratelimit).toBeUndefined();
   });
 
-  it('lists the upstream\'s own RateLimit fields after the gateway\'s, and keeps the rest of its answer', async () => {
+  it("lists the upstream's own RateLimit fields after the gateway's, and keeps the rest of its answer", async () => {
     const limiting = await startUpstream((req, res) => {
       req.resume();
       res.writeHead(200, { 'ratelimit-policy': '"server";q=60;w=60', ratelimit: '"server";r=59;t=60', 'x-upstream': 'yes' }).end('ok');
@@ -164,7 +164,7 @@ describe('rate limits (memory store)', () => {
     expect([await send('a'), await send('a'), await send('b')]).toEqual([200, 429, 200]);
   });
 
-  it('counts refusals by rule, and as the gateway\'s own 429 answers by route, never by raw path', async () => {
+  it("counts refusals by rule, and as the gateway's own 429 answers by route, never by raw path", async () => {
     const gw = await start(upstream.url, { document: { rate_limits: { federated_messages_per_minute: 1, announcements_per_hour: 24 } } });
     for (let i = 0; i < 3; i++) await testRequest(`${gw.url}/federation/v1/deliver/secret-${i}`, { method: 'PUT', body: '{}' });
     expect(await metric(gw, 'cryptid_gateway_rate_limited_total', { rule: 'federation' })).toBe(2);

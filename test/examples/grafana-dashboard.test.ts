@@ -65,7 +65,11 @@ describe('the Grafana dashboard', () => {
 
   it('names only metrics that exist in a fresh GatewayMetrics registry', async () => {
     const exported = await exportableNames(new GatewayMetrics({ defaultMetrics: true }).registry);
-    const unknown = exprs.flatMap(({ panel, expr }) => metricNamesIn(expr).filter((n) => !exported.has(n)).map((n) => `${panel}: ${n}`));
+    const unknown = exprs.flatMap(({ panel, expr }) =>
+      metricNamesIn(expr)
+        .filter((n) => !exported.has(n))
+        .map((n) => `${panel}: ${n}`),
+    );
     expect(unknown).toEqual([]);
     const used = new Set(exprs.flatMap(({ expr }) => metricNamesIn(expr)));
     expect(used.size).toBeGreaterThanOrEqual(10);
@@ -80,23 +84,20 @@ describe('the Grafana dashboard', () => {
   });
 
   const skip = skipWithout('promtool');
-  (skip ? it.skip : it)(
-    `has queries that parse as PromQL${skip ? ' (SKIPPED: promtool is not on PATH; apt-get install -y prometheus)' : ''}`,
-    () => {
-      // promtool has no offline query parser; recording rules are parsed in full.
-      const dir = mkdtempSync(join(tmpdir(), 'cryptid-dashboard-'));
-      try {
-        const rules = exprs.map(({ expr }, i) => ({ record: `dashboard:query${i}`, expr: asPromQL(expr) }));
-        writeFileSync(join(dir, 'rules.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
-        const result = spawnSync(requireExecutable('promtool', 'prometheus'), ['check', 'rules', 'rules.yml'], {
-          cwd: dir,
-          encoding: 'utf8',
-          timeout: 15000,
-        });
-        expect({ status: result.status, output: `${result.stdout}${result.stderr}` }).toMatchObject({ status: 0 });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  (skip ? it.skip : it)(`has queries that parse as PromQL${skip ? ' (SKIPPED: promtool is not on PATH; apt-get install -y prometheus)' : ''}`, () => {
+    // promtool has no offline query parser; recording rules are parsed in full.
+    const dir = mkdtempSync(join(tmpdir(), 'cryptid-dashboard-'));
+    try {
+      const rules = exprs.map(({ expr }, i) => ({ record: `dashboard:query${i}`, expr: asPromQL(expr) }));
+      writeFileSync(join(dir, 'rules.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const result = spawnSync(requireExecutable('promtool', 'prometheus'), ['check', 'rules', 'rules.yml'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 15000,
+      });
+      expect({ status: result.status, output: `${result.stdout}${result.stderr}` }).toMatchObject({ status: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

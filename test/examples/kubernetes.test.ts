@@ -77,8 +77,7 @@ const pod = deployment.spec.template;
 const gateway = pod.spec.containers.find((c) => c.name === 'gateway') as Container;
 const server = pod.spec.containers.find((c) => c.name === 'cryptid-server') as Container;
 const args = gateway.args ?? [];
-const namedPort = (name: string | number): number =>
-  typeof name === 'number' ? name : (gateway.ports?.find((p) => p.name === name)?.containerPort ?? NaN);
+const namedPort = (name: string | number): number => (typeof name === 'number' ? name : (gateway.ports?.find((p) => p.name === name)?.containerPort ?? NaN));
 
 describe('the Kubernetes example', () => {
   it('holds one Deployment, two Services and one ServiceMonitor', () => {

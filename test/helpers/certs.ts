@@ -41,13 +41,30 @@ export function makeCert(options: CertOptions = {}): TestCert {
   const cn = options.commonName ?? 'localhost';
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  const sans = [cn, ...(options.altNames ?? [])].map((n) => `DNS:${n}`).concat('IP:127.0.0.1').join(',');
+  const sans = [cn, ...(options.altNames ?? [])]
+    .map((n) => `DNS:${n}`)
+    .concat('IP:127.0.0.1')
+    .join(',');
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyPath, '-out', certPath, '-days', String(options.days ?? 30),
-      '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${sans}`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      String(options.days ?? 30),
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      `subjectAltName=${sans}`,
       ...(options.ca ? ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'] : []),
       ...(options.issuer ? ['-CA', options.issuer.certPath, '-CAkey', options.issuer.keyPath] : []),
     ],

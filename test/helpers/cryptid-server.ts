@@ -45,11 +45,7 @@ export function documentFor(serverName: string, cert: TestCert, overrides: Recor
 }
 
 /** Starts a fake Cryptid server for `serverName` with `cert`. */
-export async function startCryptidServer(
-  cert: TestCert,
-  serverName: string,
-  behaviour: Partial<CryptidBehaviour> = {},
-): Promise<FakeCryptidServer> {
+export async function startCryptidServer(cert: TestCert, serverName: string, behaviour: Partial<CryptidBehaviour> = {}): Promise<FakeCryptidServer> {
   const b: CryptidBehaviour = {
     document: documentFor(serverName, cert),
     discoveryStatus: 200,

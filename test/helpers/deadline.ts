@@ -19,11 +19,7 @@ function describe(what: Describe): string {
  * Past `ms` it rejects with "`what`: not within `ms` ms" (`what` is read at that moment, so
  * it can report the state the test was stuck in).
  */
-export function waitFor<T = void>(
-  what: Describe,
-  subscribe: (done: (value: T) => void, fail: (error: Error) => void) => (() => void) | void,
-  ms = WAIT_MS,
-): Promise<T> {
+export function waitFor<T = void>(what: Describe, subscribe: (done: (value: T) => void, fail: (error: Error) => void) => (() => void) | void, ms = WAIT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     let unsubscribe: (() => void) | void = undefined;

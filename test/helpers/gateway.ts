@@ -108,7 +108,9 @@ export class RecordingObserver implements ProxyObserver {
   }
 
   private summary(): string {
-    const outcomes = this.outcomes.map((o) => `${o.method} ${o.path} ${o.status}${o.failure ? ` ${o.failure}` : ''}${o.rejected ? ` rejected:${o.rejected}` : ''}${o.clientAborted ? ' clientAborted' : ''}`);
+    const outcomes = this.outcomes.map(
+      (o) => `${o.method} ${o.path} ${o.status}${o.failure ? ` ${o.failure}` : ''}${o.rejected ? ` rejected:${o.rejected}` : ''}${o.clientAborted ? ' clientAborted' : ''}`,
+    );
     return `${outcomes.length} outcomes [${outcomes.join(', ')}], upgrade failures [${this.upgradeFailures.join(', ')}], ${this.opened} tunnels opened, ${this.closed} closed`;
   }
 

@@ -48,11 +48,7 @@ export function pathNotReadAs(word: string): fc.Arbitrary<string> {
 }
 
 /** A control character (C0, DEL, or C1 as UTF-8), written raw, percent-encoded or double-encoded. */
-export const controlCharacter = fc.oneof(
-  fc.integer({ min: 0, max: 0x1f }),
-  fc.constant(0x7f),
-  fc.integer({ min: 0x80, max: 0x9f }),
-).chain((code) => {
+export const controlCharacter = fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.constant(0x7f), fc.integer({ min: 0x80, max: 0x9f })).chain((code) => {
   const bytes = [...Buffer.from(String.fromCharCode(code), 'utf8')];
   return fc.oneof(
     fc.constant(Buffer.from(bytes).toString('latin1')),

@@ -122,11 +122,7 @@ export function seriesCount(families: Map<string, MetricFamily>, prefix = ''): n
 }
 
 /** The value of the one sample named `name` whose labels include `labels`; undefined if none, throws if several. */
-export function sampleValue(
-  families: Map<string, MetricFamily>,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
+export function sampleValue(families: Map<string, MetricFamily>, name: string, labels: Record<string, string> = {}): number | undefined {
   const found: Sample[] = [];
   for (const family of families.values()) {
     for (const sample of family.samples) {

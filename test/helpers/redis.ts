@@ -109,7 +109,10 @@ export class RedisProcess {
   /** `redis-cli` against this server; its standard output. */
   cli(...args: string[]): string {
     const auth = this.options.password === undefined ? [] : ['-a', this.options.password, '--no-auth-warning'];
-    const r = spawnSync(requireExecutable('redis-cli', 'redis-server'), ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args], { encoding: 'utf8', timeout: START_DEADLINE_MS });
+    const r = spawnSync(requireExecutable('redis-cli', 'redis-server'), ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args], {
+      encoding: 'utf8',
+      timeout: START_DEADLINE_MS,
+    });
     if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr || r.stdout}`);
     return r.stdout;
   }

@@ -20,10 +20,7 @@ export interface TestTlsServer {
 }
 
 /** Starts an HTTPS server with `cert` answering with `handler`. */
-export async function startTlsServer(
-  cert: TestCert,
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<TestTlsServer> {
+export async function startTlsServer(cert: TestCert, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestTlsServer> {
   const hits = new Map<string, number>();
   const server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';

@@ -6,13 +6,17 @@ import { closeServer, listenLocal } from './listen';
 
 /** Waits for the next item handed to a queue of waiters, leaving the queue if the deadline passes. */
 export function nextFrom<T>(waiting: ((item: T) => void)[], what: string, ms = WAIT_MS): Promise<T> {
-  return waitFor<T>(what, (done) => {
-    waiting.push(done);
-    return () => {
-      const at = waiting.indexOf(done);
-      if (at !== -1) waiting.splice(at, 1);
-    };
-  }, ms);
+  return waitFor<T>(
+    what,
+    (done) => {
+      waiting.push(done);
+      return () => {
+        const at = waiting.indexOf(done);
+        if (at !== -1) waiting.splice(at, 1);
+      };
+    },
+    ms,
+  );
 }
 
 /**

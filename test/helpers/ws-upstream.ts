@@ -61,51 +61,71 @@ export async function startWsUpstream(httpHandler: (req: IncomingMessage, res: S
 /** Opens a client WebSocket and resolves once it is open (rejects on any refusal, and after `ms`, closing the socket). */
 export function openWs(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}, ms = WAIT_MS): Promise<WebSocket> {
   const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
-  return waitFor(`the WebSocket handshake with ${url}`, (done, fail) => {
-    ws.once('open', () => done(ws));
-    ws.once('error', fail);
-    ws.once('unexpected-response', (_req, res) => fail(new Error(`unexpected response ${res.statusCode ?? 0}`)));
-    return () => {
-      if (ws.readyState !== WebSocket.OPEN) ws.terminate();
-    };
-  }, ms);
+  return waitFor(
+    `the WebSocket handshake with ${url}`,
+    (done, fail) => {
+      ws.once('open', () => done(ws));
+      ws.once('error', fail);
+      ws.once('unexpected-response', (_req, res) => fail(new Error(`unexpected response ${res.statusCode ?? 0}`)));
+      return () => {
+        if (ws.readyState !== WebSocket.OPEN) ws.terminate();
+      };
+    },
+    ms,
+  );
 }
 
 /** The HTTP answer a refused handshake got: status, headers and body. */
-export function refusedHandshake(url: string, headers: Record<string, string> = {}, ms = WAIT_MS): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+export function refusedHandshake(
+  url: string,
+  headers: Record<string, string> = {},
+  ms = WAIT_MS,
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   const ws = new WebSocket(url, { headers });
   let answered = false;
-  return waitFor(`a refused WebSocket handshake with ${url}`, (done, fail) => {
-    ws.once('open', () => fail(new Error('the handshake succeeded')));
-    ws.once('error', fail);
-    ws.once('unexpected-response', (_req, res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', fail);
-    });
-    // Only a handshake still waiting at the deadline (or one that opened) is cut here.
-    return () => {
-      if (!answered) ws.terminate();
-    };
-  }, ms);
+  return waitFor(
+    `a refused WebSocket handshake with ${url}`,
+    (done, fail) => {
+      ws.once('open', () => fail(new Error('the handshake succeeded')));
+      ws.once('error', fail);
+      ws.once('unexpected-response', (_req, res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', fail);
+      });
+      // Only a handshake still waiting at the deadline (or one that opened) is cut here.
+      return () => {
+        if (!answered) ws.terminate();
+      };
+    },
+    ms,
+  );
 }
 
 /** Resolves with the next message (data and whether it was binary); rejects after `ms`. */
 export function nextMessage(ws: WebSocket, ms = WAIT_MS): Promise<{ data: Buffer; isBinary: boolean }> {
-  return waitFor(`the next WebSocket message (${ws.url})`, (done) => {
-    const onMessage = (data: Buffer, isBinary: boolean): void => done({ data, isBinary });
-    ws.once('message', onMessage);
-    return () => ws.off('message', onMessage);
-  }, ms);
+  return waitFor(
+    `the next WebSocket message (${ws.url})`,
+    (done) => {
+      const onMessage = (data: Buffer, isBinary: boolean): void => done({ data, isBinary });
+      ws.once('message', onMessage);
+      return () => ws.off('message', onMessage);
+    },
+    ms,
+  );
 }
 
 /** Resolves with the close code and reason; rejects after `ms`, naming the state the socket is in. */
 export function closeOf(ws: WebSocket, ms = WAIT_MS): Promise<{ code: number; reason: string }> {
-  return waitFor(() => `the WebSocket close (${ws.url}; readyState ${ws.readyState})`, (done) => {
-    const onClose = (code: number, reason: Buffer): void => done({ code, reason: reason.toString() });
-    ws.once('close', onClose);
-    return () => ws.off('close', onClose);
-  }, ms);
+  return waitFor(
+    () => `the WebSocket close (${ws.url}; readyState ${ws.readyState})`,
+    (done) => {
+      const onClose = (code: number, reason: Buffer): void => done({ code, reason: reason.toString() });
+      ws.once('close', onClose);
+      return () => ws.off('close', onClose);
+    },
+    ms,
+  );
 }

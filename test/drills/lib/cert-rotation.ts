@@ -94,7 +94,11 @@ export const certRotation: Drill = {
         return h.fingerprint === undefined || fingerprints.indexOf(h.fingerprint) < k;
       });
       const afterRotation = handshakes.filter((h) => h.startedAt >= rotatedAt[1]!).length;
-      r.check('every handshake after a rotation shows the new certificate', wrong.length === 0 && afterRotation > 0, `${n(handshakes.length)} handshakes, ${n(afterRotation)} after the first rotation, ${wrong.length} showed an older certificate`);
+      r.check(
+        'every handshake after a rotation shows the new certificate',
+        wrong.length === 0 && afterRotation > 0,
+        `${n(handshakes.length)} handshakes, ${n(afterRotation)} after the first rotation, ${wrong.length} showed an older certificate`,
+      );
       r.check(
         'the discovery document publishes the new fingerprint',
         documents.every((fp, i) => fp === fingerprints[i + 1]),
@@ -114,4 +118,3 @@ export const certRotation: Drill = {
     return r.finish();
   },
 };
-

@@ -105,12 +105,20 @@ export class GatewayProcess {
   async untilStatus(wanted: string | ((status: string) => boolean), ms: number, from = 0): Promise<number> {
     const matches = typeof wanted === 'string' ? (s: string) => s === wanted : wanted;
     const what = typeof wanted === 'string' ? wanted : 'a status';
-    return within(ms, `gateway status ${what}`, this.until(() => this.statuses.slice(from).find((s) => matches(s.value))?.at));
+    return within(
+      ms,
+      `gateway status ${what}`,
+      this.until(() => this.statuses.slice(from).find((s) => matches(s.value))?.at),
+    );
   }
 
   /** Resolves with the time the gateway applied the certificate with `fingerprint`. */
   async untilCertificate(fingerprint: string, ms: number): Promise<number> {
-    return within(ms, `certificate ${fingerprint.slice(0, 20)}…`, this.until(() => this.certificates.find((c) => c.value === fingerprint)?.at));
+    return within(
+      ms,
+      `certificate ${fingerprint.slice(0, 20)}…`,
+      this.until(() => this.certificates.find((c) => c.value === fingerprint)?.at),
+    );
   }
 
   /**

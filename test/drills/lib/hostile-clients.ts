@@ -88,8 +88,8 @@ const HOSTILE: Record<string, HostileCase> = {
   'an empty Host': { bytes: text('GET /v1/x HTTP/1.1\r\nHost:\r\n\r\n'), expect: [400] },
   'Connection naming Host': { bytes: text(`GET /v1/x HTTP/1.1\r\n${HOST}Connection: host\r\n\r\n`), expect: [400] },
   'absolute-form target for another host': { bytes: text(`GET http://evil.example/v1/x HTTP/1.1\r\n${HOST}\r\n`), expect: [400] },
-  'TRACE': { bytes: text(`TRACE /v1/x HTTP/1.1\r\n${HOST}\r\n`), expect: [405] },
-  'CONNECT': { bytes: text('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'), expect: [405] },
+  TRACE: { bytes: text(`TRACE /v1/x HTTP/1.1\r\n${HOST}\r\n`), expect: [405] },
+  CONNECT: { bytes: text('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'), expect: [405] },
   'Transfer-Encoding: gzip, chunked': { bytes: text(`POST /v1/messages HTTP/1.1\r\n${HOST}Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`), expect: [501] },
   '/federation;a/v1/x (federation off)': { bytes: text(`GET /federation;a/v1/x HTTP/1.1\r\n${HOST}\r\n`), expect: [403] },
   '/federation%20/v1 (federation off)': { bytes: text(`GET /federation%20/v1 HTTP/1.1\r\n${HOST}\r\n`), expect: [403] },
@@ -291,18 +291,29 @@ export const hostileClients: Drill = {
      * in-use sockets back to what normal traffic alone holds, within 1 s.
      */
     const vanish = async (kind: string, clients: TLSSocket[], expected: number, what: string): Promise<void> => {
-      await within(30_000, `${what} at the upstream`, seen.until(() => (seen.arrived.get(kind) ?? 0) >= expected)).catch(() => undefined);
+      await within(
+        30_000,
+        `${what} at the upstream`,
+        seen.until(() => (seen.arrived.get(kind) ?? 0) >= expected),
+      ).catch(() => undefined);
       const during = await sample();
       const inFlight = seen.inFlight(kind);
       for (const socket of clients) socket.destroy();
       const gone = Date.now();
-      const released = await within(RELEASE_MS, `${what} released`, seen.until(() => seen.inFlight(kind) === 0)).then(
+      const released = await within(
+        RELEASE_MS,
+        `${what} released`,
+        seen.until(() => seen.inFlight(kind) === 0),
+      ).then(
         () => true,
         () => false,
       );
       const left = seen.inFlight(kind);
       // Normal traffic keeps up to `concurrency` requests in flight through the pool meanwhile.
-      const after = await gw.statsUntil((st) => st.upstreamInUse <= s.concurrency && st.closeWait === 0, Math.max(0, RELEASE_MS - (Date.now() - gone)), { quick: true, everyMs: 20 });
+      const after = await gw.statsUntil((st) => st.upstreamInUse <= s.concurrency && st.closeWait === 0, Math.max(0, RELEASE_MS - (Date.now() - gone)), {
+        quick: true,
+        everyMs: 20,
+      });
       r.check(
         `${what}: every upstream request released within 1 s of the clients leaving`,
         released && after.upstreamInUse <= s.concurrency && after.closeWait === 0,
@@ -372,7 +383,12 @@ export const hostileClients: Drill = {
           socket.write(`GET /v1/big HTTP/1.1\r\n${HOST}\r\n`.repeat(s.pipelineDepth));
         }
         pipelined += s.pipeliners * s.pipelineDepth;
-        await vanish('pipelined', pipeliners, (seen.arrived.get('pipelined') ?? 0) + s.pipeliners, `round ${round + 1}: ${s.pipeliners} pipelining clients (${s.pipelineDepth} requests each) that never read`);
+        await vanish(
+          'pipelined',
+          pipeliners,
+          (seen.arrived.get('pipelined') ?? 0) + s.pipeliners,
+          `round ${round + 1}: ${s.pipeliners} pipelining clients (${s.pipelineDepth} requests each) that never read`,
+        );
 
         // Slow readers: a chunk every 100 ms, then gone mid-answer.
         const slowReaders = await Promise.all(Array.from({ length: s.slowReaders }, () => openTls(gw.port, cert.cert)));
@@ -388,7 +404,11 @@ export const hostileClients: Drill = {
         }
         readers += s.slowReaders;
         const readersArrived = (seen.arrived.get('reader') ?? 0) + s.slowReaders;
-        await within(30_000, 'slow readers at the upstream', seen.until(() => (seen.arrived.get('reader') ?? 0) >= readersArrived)).catch(() => undefined);
+        await within(
+          30_000,
+          'slow readers at the upstream',
+          seen.until(() => (seen.arrived.get('reader') ?? 0) >= readersArrived),
+        ).catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, s.slowForMs));
         await vanish('reader', slowReaders, readersArrived, `round ${round + 1}: ${s.slowReaders} slow readers gone mid-answer`);
         for (const t of readTimers) clearTimeout(t);
@@ -405,7 +425,11 @@ export const hostileClients: Drill = {
         }, 100);
         uploads += s.slowUploads;
         const uploadsArrived = (seen.arrived.get('upload') ?? 0) + Math.min(s.slowUploads, s.maxConnections - s.concurrency);
-        await within(30_000, 'slow uploads at the upstream', seen.until(() => (seen.arrived.get('upload') ?? 0) >= uploadsArrived)).catch(() => undefined);
+        await within(
+          30_000,
+          'slow uploads at the upstream',
+          seen.until(() => (seen.arrived.get('upload') ?? 0) >= uploadsArrived),
+        ).catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, s.slowForMs));
         clearInterval(drip);
         await vanish('upload', slowUploads, uploadsArrived, `round ${round + 1}: ${s.slowUploads} slow uploads gone mid-body`);
@@ -415,7 +439,9 @@ export const hostileClients: Drill = {
       besideVanishing.stop();
       const vanishingLoad = await besideVanishing.done;
       const during = await sample();
-      r.note(`normal traffic beside ${pipelined} pipelined requests, ${readers} slow readers and ${uploads} slow uploads that vanished: ${n(vanishingLoad.rate)} requests/s (${vanishingLoad.tally})`);
+      r.note(
+        `normal traffic beside ${pipelined} pipelined requests, ${readers} slow readers and ${uploads} slow uploads that vanished: ${n(vanishingLoad.rate)} requests/s (${vanishingLoad.tally})`,
+      );
 
       const wrong = answers.filter((a) => {
         if (a.status === 0) return !a.closed;
@@ -432,7 +458,14 @@ export const hostileClients: Drill = {
       r.check(
         'every hostile request got its 4xx/5xx (the expected one where the gateway decides) or a closed socket',
         wrong.length === 0,
-        `${answers.length} hostile requests (${byCase.size} kinds × ${s.repeat})${wrong.length ? `; wrong: ${wrong.slice(0, 5).map((b) => `${b.name} → ${b.status || (b.timedOut ? 'hang' : 'closed')}`).join('; ')}` : ''}`,
+        `${answers.length} hostile requests (${byCase.size} kinds × ${s.repeat})${
+          wrong.length
+            ? `; wrong: ${wrong
+                .slice(0, 5)
+                .map((b) => `${b.name} → ${b.status || (b.timedOut ? 'hang' : 'closed')}`)
+                .join('; ')}`
+            : ''
+        }`,
       );
       const smuggled = [
         seen.paths.has(SMUGGLED) && SMUGGLED,
@@ -442,28 +475,46 @@ export const hostileClients: Drill = {
         [...seen.hosts].some((h) => h.includes('evil')) && `Host ${[...seen.hosts].filter((h) => h.includes('evil')).join(', ')}`,
         [...seen.targets].some((t) => t !== '/') && 'a target not in origin form',
       ].filter(Boolean);
-      r.check('nothing smuggled past the checks to the upstream', smuggled.length === 0, smuggled.length ? `upstream saw ${smuggled.join('; ')}` : `upstream saw ${seen.paths.size} distinct paths, methods ${[...seen.methods].sort().join(', ')}, hosts ${[...seen.hosts].join(', ')}`);
+      r.check(
+        'nothing smuggled past the checks to the upstream',
+        smuggled.length === 0,
+        smuggled.length
+          ? `upstream saw ${smuggled.join('; ')}`
+          : `upstream saw ${seen.paths.size} distinct paths, methods ${[...seen.methods].sort().join(', ')}, hosts ${[...seen.hosts].join(', ')}`,
+      );
       const altered = [
         !(seen.obsText?.equals(OBS_TEXT) ?? false) && `header bytes ${seen.obsText?.toString('hex') ?? 'missing'} (sent ${OBS_TEXT.toString('hex')})`,
         !seen.paths.has('/v1/absolute') && 'the absolute-form request did not arrive in origin form',
         seen.xff.has(SPOOFED_XFF) && `the spoofed X-Forwarded-For ${SPOOFED_XFF} named in Connection`,
         faithful.some((f) => f.status !== 200) && `answers ${faithful.map((f) => `${f.name} → ${f.status || 'closed'}`).join('; ')}`,
       ].filter(Boolean);
-      r.check('nothing altered: obs-text bytes exact, absolute-form in origin form, Connection-named X-Forwarded-For dropped', altered.length === 0, altered.length ? altered.join('; ') : 'all three forwarded as promised');
+      r.check(
+        'nothing altered: obs-text bytes exact, absolute-form in origin form, Connection-named X-Forwarded-For dropped',
+        altered.length === 0,
+        altered.length ? altered.join('; ') : 'all three forwarded as promised',
+      );
       r.check(
         'the upstream connections stayed within proxy.maxConnections',
         seen.maxOpen <= s.maxConnections + 1,
         `at most ${seen.maxOpen} open at the upstream (cap ${s.maxConnections}, plus the probe's own)`,
       );
       const normalOk = [baseline, attacked, vanishingLoad].every((run) => run.tally.get('200') === run.tally.count && run.tally.count > 0);
-      r.check('every normal request served throughout', normalOk, `alone: ${baseline.tally}; beside slowloris and malformed requests: ${attacked.tally}; beside vanishing clients: ${vanishingLoad.tally}`);
+      r.check(
+        'every normal request served throughout',
+        normalOk,
+        `alone: ${baseline.tally}; beside slowloris and malformed requests: ${attacked.tally}; beside vanishing clients: ${vanishingLoad.tally}`,
+      );
       r.check(
         'normal throughput holds (at least a quarter of the rate without the attack)',
         attacked.rate >= baseline.rate / 4,
         `${n(baseline.rate)} → ${n(attacked.rate)} requests/s (${((attacked.rate / baseline.rate) * 100).toFixed(0)} %)`,
       );
       const misanswered = slow.filter((e) => e.status !== 0 && (e.status < 400 || e.status >= 500));
-      r.check('no slowloris connection got anything but a 4xx', misanswered.length === 0, `${slow.filter((e) => !e.closed).length} of ${slow.length} still open, ${misanswered.length} answered otherwise`);
+      r.check(
+        'no slowloris connection got anything but a 4xx',
+        misanswered.length === 0,
+        `${slow.filter((e) => !e.closed).length} of ${slow.length} still open, ${misanswered.length} answered otherwise`,
+      );
       if (s.shedWaitMs > 0) {
         const shedStarted = Date.now();
         await within(
@@ -488,7 +539,10 @@ export const hostileClients: Drill = {
 
       const hostileTotal = answers.length + faithful.length + pipelined + readers + uploads;
       r.figure('normal requests/s alone', n(baseline.rate));
-      r.figure('normal requests/s under attack', `${n(attacked.rate)} (${((attacked.rate / baseline.rate) * 100).toFixed(0)} %); ${n(vanishingLoad.rate)} beside vanishing clients`);
+      r.figure(
+        'normal requests/s under attack',
+        `${n(attacked.rate)} (${((attacked.rate / baseline.rate) * 100).toFixed(0)} %); ${n(vanishingLoad.rate)} beside vanishing clients`,
+      );
       r.figure('normal requests', n(s.normal * 3 + vanishingLoad.tally.count));
       r.figure('slowloris connections', n(s.slowloris));
       r.figure(

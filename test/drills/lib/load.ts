@@ -99,7 +99,11 @@ export class Load {
   readonly done: Promise<void>;
   private waiters: { count: number; wake: () => void }[] = [];
 
-  constructor(concurrency: number, private readonly total: number, task: (i: number) => Promise<void>) {
+  constructor(
+    concurrency: number,
+    private readonly total: number,
+    task: (i: number) => Promise<void>,
+  ) {
     const worker = async (): Promise<void> => {
       while (!this.stopped && this.started < this.total) {
         const i = this.started++;

@@ -105,7 +105,22 @@ export const rateLimitFleet: Drill = {
         logLevel: 'info',
       }),
     );
-    const args = ['--config', config, '--upstream', upstreamUrl, '--server-name', 'chat.example.com', '--tls-cert', cert.certPath, '--tls-key', cert.keyPath, '--listen', '127.0.0.1:0', '--metrics-listen', 'off'];
+    const args = [
+      '--config',
+      config,
+      '--upstream',
+      upstreamUrl,
+      '--server-name',
+      'chat.example.com',
+      '--tls-cert',
+      cert.certPath,
+      '--tls-key',
+      cert.keyPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
+    ];
     const replicas: ServeProcess[] = [];
     // FIFO: every open connection takes its turn, so none sits idle long enough to be closed and opened again.
     const agent = new Agent({ keepAlive: true, timeout: CLIENT_IDLE_MS, ca: cert.cert, maxSockets: CONNECTIONS, scheduling: 'fifo' });
@@ -121,9 +136,7 @@ export const rateLimitFleet: Drill = {
       for (let i = 1; i <= REPLICAS; i++) replicas.push(await ServeProcess.start(`replica ${i}`, args));
       for (const replica of replicas) await replica.untilLog('rate_limit_store_up', 10_000);
       // The connections, opened with requests the gateway answers itself (no limit, no upstream).
-      await Promise.all(
-        replicas.flatMap((rep) => Array.from({ length: CONNECTIONS }, () => send(`${rep.url}/v1/health`, { agent, ca: [cert.cert], hangAfterMs: 20_000 }))),
-      );
+      await Promise.all(replicas.flatMap((rep) => Array.from({ length: CONNECTIONS }, () => send(`${rep.url}/v1/health`, { agent, ca: [cert.cert], hangAfterMs: 20_000 }))));
 
       const sample = (): void => {
         const now = Date.now();
@@ -233,7 +246,11 @@ export const rateLimitFleet: Drill = {
       const worst = (phases: Phase[]): number => answers.filter((a) => phases.includes(a.phase)).reduce((m, a) => Math.max(m, a.outcome.latencyMs), 0);
       const unexpected = answers.filter((a) => a.outcome.error !== undefined || (a.outcome.status !== 202 && a.outcome.status !== 429));
 
-      r.check('every request answered 202 (forwarded) or 429 (limited): onStoreError allow never refused for the store', unexpected.length === 0, `${n(answers.length)} answers: ${tally}`);
+      r.check(
+        'every request answered 202 (forwarded) or 429 (limited): onStoreError allow never refused for the store',
+        unexpected.length === 0,
+        `${n(answers.length)} answers: ${tally}`,
+      );
       r.check(
         `no request waited longer than the store timeout + 1 s (${WAIT_BOUND_MS} ms)`,
         tally.maxLatencyMs <= WAIT_BOUND_MS,
@@ -255,12 +272,24 @@ export const rateLimitFleet: Drill = {
         `${aloneFigures.windows} whole windows: accepted/limit ${aloneFigures.total.toFixed(3)} over them (${range(aloneFigures.perWindow)})`,
       );
       const recovery = [upAfterPause - resumedAt, upAfterKill - restartedAt];
-      r.check('Redis back: every replica enforced the limits in Redis again within 10 s', recovery.every((ms) => ms <= 10_000), `after SIGCONT ${recovery[0]} ms, after the restart ${recovery[1]} ms (the last replica)`);
-      r.check('Redis holds the counts again after the restart', keysUnder(redis, 'cryptid-gateway:').length > 0, `${keysUnder(redis, 'cryptid-gateway:').length} key(s) under the prefix`);
+      r.check(
+        'Redis back: every replica enforced the limits in Redis again within 10 s',
+        recovery.every((ms) => ms <= 10_000),
+        `after SIGCONT ${recovery[0]} ms, after the restart ${recovery[1]} ms (the last replica)`,
+      );
+      r.check(
+        'Redis holds the counts again after the restart',
+        keysUnder(redis, 'cryptid-gateway:').length > 0,
+        `${keysUnder(redis, 'cryptid-gateway:').length} key(s) under the prefix`,
+      );
       const alive = replicas.every((rep) => rep.alive);
       for (const rep of replicas) rep.terminate();
       const exits = await Promise.all(replicas.map((rep) => within(30_000, `${rep.name} exit`, rep.exited)));
-      r.check('no replica crashed; each stopped with exit 0 after SIGTERM', alive && exits.every((e) => e.code === 0), exits.map((e, i) => `replica ${i + 1}: ${e.code ?? e.signal}`).join(', '));
+      r.check(
+        'no replica crashed; each stopped with exit 0 after SIGTERM',
+        alive && exits.every((e) => e.code === 0),
+        exits.map((e, i) => `replica ${i + 1}: ${e.code ?? e.signal}`).join(', '),
+      );
 
       r.figure('counted/limit per window in Redis', range(inRedis));
       r.figure('accepted/limit, Redis answering', `${sharedFigures.total.toFixed(3)} over ${sharedFigures.windows} windows`);

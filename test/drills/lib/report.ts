@@ -35,7 +35,11 @@ export class Recorder {
   readonly report: DrillReport;
   private readonly started = Date.now();
 
-  constructor(drill: string, size: DrillSize, private readonly log: (line: string) => void) {
+  constructor(
+    drill: string,
+    size: DrillSize,
+    private readonly log: (line: string) => void,
+  ) {
     this.report = { drill, size, checks: [], figures: {}, durationMs: 0 };
   }
 

@@ -44,7 +44,22 @@ export const rollingRestart: Drill = {
         logLevel: 'info',
       }),
     );
-    const args = ['--config', config, '--upstream', upstreamUrl, '--server-name', 'chat.example.com', '--tls-cert', cert.certPath, '--tls-key', cert.keyPath, '--listen', '127.0.0.1:0', '--metrics-listen', 'off'];
+    const args = [
+      '--config',
+      config,
+      '--upstream',
+      upstreamUrl,
+      '--server-name',
+      'chat.example.com',
+      '--tls-cert',
+      cert.certPath,
+      '--tls-key',
+      cert.keyPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      'off',
+    ];
     const gateways: ServeProcess[] = [];
     const agent = new Agent({ keepAlive: true, timeout: CLIENT_IDLE_MS, ca: cert.cert });
     let current: ServeProcess | undefined;
@@ -131,7 +146,11 @@ export const rollingRestart: Drill = {
         acceptedFailures.length === 0,
         `${n(afterSignal.count)} requests after the signal: ${afterSignal || 'none'}; new gateway before its own signal: ${byNext}${acceptedFailures.length ? `; failures: ${acceptedFailures.slice(0, 5).join('; ')}` : ''}`,
       );
-      r.check('every gateway stopped with exit 0 after SIGTERM', exits.every((e) => / exit 0/.test(e)), exits.join('; '));
+      r.check(
+        'every gateway stopped with exit 0 after SIGTERM',
+        exits.every((e) => / exit 0/.test(e)),
+        exits.join('; '),
+      );
       // Stricter than the issue: a client that does not retry sees these as failures. The
       // gateway could avoid them by answering `Connection: close` while it drains.
       r.check(
@@ -144,7 +163,7 @@ export const rollingRestart: Drill = {
       r.figure('restarts', String(s.restarts));
       r.figure('failed requests the old gateway accepted', String(acceptedFailures.length));
       r.figure('keep-alive close races (retried)', String(races));
-      r.figure('fresh connections reset in the closing listener\'s accept queue (moved on)', String(backlogResets));
+      r.figure("fresh connections reset in the closing listener's accept queue (moved on)", String(backlogResets));
     } finally {
       await load?.stop();
       agent.destroy();

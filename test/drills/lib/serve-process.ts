@@ -26,7 +26,10 @@ export class ServeProcess {
     earlier: readonly { at: number; line: Record<string, unknown> }[],
     lines: ReturnType<typeof createInterface>,
   ) {
-    this.exited = child.exitCode !== null ? Promise.resolve({ code: child.exitCode, signal: null }) : once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
+    this.exited =
+      child.exitCode !== null
+        ? Promise.resolve({ code: child.exitCode, signal: null })
+        : once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
     this.logs.push(...earlier);
     lines.on('line', (text) => {
       const line = parseLogLine(text);

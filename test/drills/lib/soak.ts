@@ -95,9 +95,21 @@ export const soak: Drill = {
       agent.destroy();
       upstream.server.closeIdleConnections();
 
-      r.check('every request answered 200', tally.get('200') === s.requests, `${n(tally.count)} requests: ${tally} (${n(rate)}/s, slowest ${Math.round(tally.maxLatencyMs)} ms)`);
-      r.check('every WebSocket message echoed, in order', sent === s.messages && echoed === s.messages && mismatched === 0, `${n(sent)} sent over ${s.tunnels} tunnels, ${n(echoed)} echoed, ${mismatched} out of order or changed`);
-      r.check('no growth in open handles under load', late.sockets <= early.sockets + s.concurrency && late.fds <= early.fds + s.concurrency, `TCP sockets ${early.sockets} → ${late.sockets}, fds ${early.fds} → ${late.fds} (same clients connected at both points)`);
+      r.check(
+        'every request answered 200',
+        tally.get('200') === s.requests,
+        `${n(tally.count)} requests: ${tally} (${n(rate)}/s, slowest ${Math.round(tally.maxLatencyMs)} ms)`,
+      );
+      r.check(
+        'every WebSocket message echoed, in order',
+        sent === s.messages && echoed === s.messages && mismatched === 0,
+        `${n(sent)} sent over ${s.tunnels} tunnels, ${n(echoed)} echoed, ${mismatched} out of order or changed`,
+      );
+      r.check(
+        'no growth in open handles under load',
+        late.sockets <= early.sockets + s.concurrency && late.fds <= early.fds + s.concurrency,
+        `TCP sockets ${early.sockets} → ${late.sockets}, fds ${early.fds} → ${late.fds} (same clients connected at both points)`,
+      );
       const growth = (late.rss - early.rss) / early.rss;
       const memoryDetail = `gateway RSS after ${n(checkpoint)} requests ${mib(early.rss)}, near the end ${mib(late.rss)} (${(growth * 100).toFixed(1)} %)`;
       // A short run is too noisy for a memory bound: it is printed, not asserted.

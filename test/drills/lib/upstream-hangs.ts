@@ -81,7 +81,12 @@ export const upstreamHangs: Drill = {
       const last = rss.at(-1) ?? 0;
       const growth = base > 0 ? (last - base) / base : 0;
       const memoryDetail = `gateway RSS after round ${warmRounds} ${mib(base)}, after round ${rss.length} ${mib(last)} (${(growth * 100).toFixed(1)} %)`;
-      if (size === 'full') r.check('memory flat after the warm-up rounds (RSS within 10 %)', growth <= 0.1, `${memoryDetail}; by round: ${rss.map((b) => (b / 1048576).toFixed(0)).join(', ')} MiB`);
+      if (size === 'full')
+        r.check(
+          'memory flat after the warm-up rounds (RSS within 10 %)',
+          growth <= 0.1,
+          `${memoryDetail}; by round: ${rss.map((b) => (b / 1048576).toFixed(0)).join(', ')} MiB`,
+        );
       else r.note(memoryDetail);
       r.check('the gateway did not crash', gw.alive, gw.exitDescription);
       await leakCheck(r, gw, before);

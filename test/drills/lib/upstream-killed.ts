@@ -89,7 +89,9 @@ export const upstreamKilled: Drill = {
           recoveries.push((firstSuccessBackAt ?? Infinity) - startedAt);
           for (const change of gw.statuses.slice(statusesBefore)) r.note(`status ${change.value} at +${change.at - killedAt} ms: ${change.reason ?? ''}`);
           r.note(`first failed answer at +${(firstFailureAt ?? 0) - killedAt} ms`);
-          r.note(`cycle ${cycle}: unhealthy ${detections.at(-1)} ms after the first failed answer; back ${leftAt - startedAt} ms, traffic ${recoveries.at(-1)} ms after the upstream returned`);
+          r.note(
+            `cycle ${cycle}: unhealthy ${detections.at(-1)} ms after the first failed answer; back ${leftAt - startedAt} ms, traffic ${recoveries.at(-1)} ms after the upstream returned`,
+          );
         } catch (err) {
           // A status that never came: reported as a failed check, with what the gateway did say.
           stuck = `${(err as Error).message}; statuses seen: ${gw.statuses.map((c) => `${c.value} (${c.reason ?? ''})`).join(' → ')}`;
@@ -99,7 +101,11 @@ export const upstreamKilled: Drill = {
       await load.stop();
       agent.destroy();
 
-      r.check('every request answered', unexpected.count === 0 && tally.count > 0, `${n(tally.count)} requests: ${tally}${unexpected.count ? `; unexpected: ${unexpected}` : ''}`);
+      r.check(
+        'every request answered',
+        unexpected.count === 0 && tally.count > 0,
+        `${n(tally.count)} requests: ${tally}${unexpected.count ? `; unexpected: ${unexpected}` : ''}`,
+      );
       r.check(`every answer within proxy.timeoutMs + 1 s (${answerBound} ms)`, late === 0, `slowest ${Math.round(tally.maxLatencyMs)} ms, ${late} later`);
       const detectBound = s.probeTimeoutMs + 1000;
       r.check(

@@ -12,7 +12,10 @@ describe('cryptid-gateway check-config', () => {
   afterAll(() => cert.cleanup());
 
   it('accepts a good file with exit 0, showing what serve would use and the certificate fingerprint', async () => {
-    writeFileSync(join(cert.dir, 'good.yaml'), `upstream: http://127.0.0.1:8008\ntls: {cert: ${cert.certPath}, key: ${cert.keyPath}}\ndiscovery: {document: {server_name: chat.example.com}}\n`);
+    writeFileSync(
+      join(cert.dir, 'good.yaml'),
+      `upstream: http://127.0.0.1:8008\ntls: {cert: ${cert.certPath}, key: ${cert.keyPath}}\ndiscovery: {document: {server_name: chat.example.com}}\n`,
+    );
     const { io, out, err } = captureIo({ cwd: cert.dir });
     expect(await checkConfigCommand(['good.yaml'], io)).toBe(0);
     expect(err()).toBe('');
@@ -23,7 +26,10 @@ describe('cryptid-gateway check-config', () => {
   });
 
   it('lists every problem of a bad file with its path, exit 2, no stack trace', async () => {
-    writeFileSync(join(cert.dir, 'bad.yaml'), `upstream: ftp://x\nlisten: nowhere\ntls: {cert: /nope.crt, key: ${cert.keyPath}}\ndiscovery: {document: {server_name: BAD}}\nproxy: {timeout: 5}\n`);
+    writeFileSync(
+      join(cert.dir, 'bad.yaml'),
+      `upstream: ftp://x\nlisten: nowhere\ntls: {cert: /nope.crt, key: ${cert.keyPath}}\ndiscovery: {document: {server_name: BAD}}\nproxy: {timeout: 5}\n`,
+    );
     const { io, out, err } = captureIo({ cwd: cert.dir });
     expect(await checkConfigCommand(['bad.yaml'], io)).toBe(2);
     expect(out()).toBe('');

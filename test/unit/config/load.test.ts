@@ -54,7 +54,15 @@ describe('loadRawConfig', () => {
       metrics: { listen: false },
       logLevel: 'warn',
     });
-    const flags = { upstream: 'http://f:1', 'server-name': 'f.example.com', listen: ':2', 'tls-cert': 'fc', 'tls-key': 'fk', 'metrics-listen': '127.0.0.1:9', 'log-level': 'error' };
+    const flags = {
+      upstream: 'http://f:1',
+      'server-name': 'f.example.com',
+      listen: ':2',
+      'tls-cert': 'fc',
+      'tls-key': 'fk',
+      'metrics-listen': '127.0.0.1:9',
+      'log-level': 'error',
+    };
     expect(loadRawConfig({ cwd: dir, flags, env })).toEqual({
       upstream: 'http://f:1',
       discovery: { document: { server_name: 'f.example.com' } },

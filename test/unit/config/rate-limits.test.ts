@@ -56,7 +56,16 @@ describe('rateLimits in the configuration', () => {
     expect(limits.rulesFromDocument).toBe(false);
     expect(limits.rules).toEqual([
       { name: 'sends', match: [{ method: 'POST', prefix: '/v1/messages' }], key: 'bearer', limit: 60, windowMs: 60_000 },
-      { name: 'ids', match: [{ method: undefined, prefix: '/v1/' }, { method: 'GET', prefix: '/admin/' }], key: 'header:x-client-id', limit: 5, windowMs: 1000 },
+      {
+        name: 'ids',
+        match: [
+          { method: undefined, prefix: '/v1/' },
+          { method: 'GET', prefix: '/admin/' },
+        ],
+        key: 'header:x-client-id',
+        limit: 5,
+        windowMs: 1000,
+      },
     ]);
     expect(resolved({ rules: [] }).rules).toEqual([]);
   });
@@ -167,7 +176,7 @@ describe('rateLimits in the configuration', () => {
     });
   });
 
-  it('takes a library user\'s own ioredis client, and refuses anything else there', () => {
+  it("takes a library user's own ioredis client, and refuses anything else there", () => {
     const client = new Redis({ lazyConnect: true });
     const limits = resolved({ store: 'redis', redis: { client } });
     expect(limits.redis.client).toBe(client);

@@ -31,7 +31,15 @@ describe('resolveConfig', () => {
     expect(config.discovery.enabled).toBe(true);
     expect(config.health.probe).toEqual(DEFAULTS.health.probe);
     expect(config.health.passive).toEqual(DEFAULTS.health.passive);
-    expect(config.proxy).toEqual({ timeoutMs: 30000, failFast: false, maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536, maxConnections: 512, parsedBody: 'reject', paths: ['/'], trustedProxies: [] });
+    expect(config.proxy).toEqual({
+      timeoutMs: 30000,
+      failFast: false,
+      maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536,
+      maxConnections: 512,
+      parsedBody: 'reject',
+      paths: ['/'],
+      trustedProxies: [],
+    });
     expect(config.shutdown).toEqual(DEFAULTS.shutdown);
     expect(config.logLevel).toBe('info');
     expect(config.discovery.document).toEqual({
@@ -60,7 +68,10 @@ describe('resolveConfig', () => {
 
   it('publishes extra document fields as given', () => {
     const websocket = { enabled: true, connection_timeout_seconds: 300 };
-    const { config } = resolveConfig({ ...minimal, discovery: { document: { ...minimal.discovery.document, websocket, rate_limits: { infopackage_uploads_per_hour: 10 } } } }, 'library');
+    const { config } = resolveConfig(
+      { ...minimal, discovery: { document: { ...minimal.discovery.document, websocket, rate_limits: { infopackage_uploads_per_hour: 10 } } } },
+      'library',
+    );
     expect(config.discovery.document.websocket).toEqual(websocket);
     expect(config.discovery.document.rate_limits).toEqual({ federated_messages_per_minute: 1000, announcements_per_hour: 24, infopackage_uploads_per_hour: 10 });
   });
@@ -150,9 +161,7 @@ describe('resolveConfig', () => {
       { path: 'upstream', message: expect.any(String) },
       { path: 'tls.cert', message: '/does/not/exist.crt: certificate no such file' },
     ]);
-    expect(problemsOf({ ...minimal, tls: { cert: cert.keyPath } })).toEqual([
-      { path: 'tls.cert', message: expect.stringContaining(`${cert.keyPath}: not a PEM certificate`) },
-    ]);
+    expect(problemsOf({ ...minimal, tls: { cert: cert.keyPath } })).toEqual([{ path: 'tls.cert', message: expect.stringContaining(`${cert.keyPath}: not a PEM certificate`) }]);
   });
 
   it('refuses a key that does not match the certificate', () => {

@@ -8,7 +8,11 @@ describe('classifyAnswer', () => {
     ['JSON that is not an object', 'true', { result: 'success' }],
     ['degraded with details', '{"status":"degraded","details":"replica lagging"}', { result: 'degraded', details: 'replica lagging' }],
     ['degraded without details', '{"status":"degraded"}', { result: 'degraded' }],
-    ['unhealthy with details', '{"status":"unhealthy","details":"Database connection failed"}', { result: 'failure', reason: 'upstream reports unhealthy: Database connection failed' }],
+    [
+      'unhealthy with details',
+      '{"status":"unhealthy","details":"Database connection failed"}',
+      { result: 'failure', reason: 'upstream reports unhealthy: Database connection failed' },
+    ],
     ['an unknown status', '{"status":"unknown"}', { result: 'failure', reason: 'upstream reports an unknown status "unknown"' }],
     ['a status that is not a string', '{"status":1}', { result: 'failure', reason: 'upstream health answer has a status that is not a string' }],
     ['HTML', '<!doctype html><title>ok</title>', { result: 'failure', reason: 'upstream health answer is not JSON' }],

@@ -6,8 +6,7 @@ import type { StatusChange } from '../../../src/health/states';
 
 const ok: ProbeVerdict = { result: 'success' };
 const fail = (reason = 'upstream answered 500'): ProbeVerdict => ({ result: 'failure', reason });
-const upstreamDegraded = (details?: string): ProbeVerdict =>
-  details === undefined ? { result: 'degraded' } : { result: 'degraded', details };
+const upstreamDegraded = (details?: string): ProbeVerdict => (details === undefined ? { result: 'degraded' } : { result: 'degraded', details });
 const trafficBad: PassiveVerdict = { status: DEGRADED, reason: '12 % of upstream requests failed in the last 60 s' };
 const trafficFine: PassiveVerdict = { status: HEALTHY };
 

@@ -3,7 +3,6 @@ import type { StatusChange } from '../../../src/health/states';
 import type { HealthTracker, HealthTrackerOptions } from '../../../src/health/tracker';
 import { makeTracker, scriptedProbe, settled } from '../../helpers/tracker';
 
-
 function setup(overrides: Partial<HealthTrackerOptions> = {}) {
   const clock = { t: 1_000_000 };
   const script = scriptedProbe();

@@ -39,9 +39,7 @@ describe('failure table', () => {
 
 describe('an answer with a retry_after of its own', () => {
   it('carries the seconds in the body, last, as the protocol writes it, and nothing else changes', () => {
-    expect(errorBody('rateLimited', 42).toString()).toBe(
-      '{"error":"RATE_LIMIT_EXCEEDED","message":"Rate limit exceeded","code":4004,"retry_after":42}',
-    );
+    expect(errorBody('rateLimited', 42).toString()).toBe('{"error":"RATE_LIMIT_EXCEEDED","message":"Rate limit exceeded","code":4004,"retry_after":42}');
     // A row's own retry_after is replaced, not repeated.
     expect(JSON.parse(errorBody('unavailable', 7).toString())).toEqual({ error: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable', retry_after: 7 });
     // Whole seconds, rounded up; nothing that is not a positive number gets in.

@@ -90,7 +90,11 @@ describe('writeSocketError', () => {
     ended.near.end();
     writeSocketError(ended.near, 'upstreamUnavailable');
 
-    expect({ destroyed: (await gotFromDestroyed).length, ended: (await gotFromEnded).length, endedDestroyed: ended.near.destroyed }).toEqual({ destroyed: 0, ended: 0, endedDestroyed: true });
+    expect({ destroyed: (await gotFromDestroyed).length, ended: (await gotFromEnded).length, endedDestroyed: ended.near.destroyed }).toEqual({
+      destroyed: 0,
+      ended: 0,
+      endedDestroyed: true,
+    });
     destroyed.far.destroy();
     ended.far.destroy();
   });

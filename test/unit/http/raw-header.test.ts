@@ -27,9 +27,7 @@ async function parsed(head: string): Promise<IncomingMessage> {
 
 describe('rawHeader', () => {
   it('reads a field the way req.headers does: any case, repeated fields joined with ", "', async () => {
-    const req = await parsed(
-      'GET / HTTP/1.1\r\nHost: x\r\nIF-NONE-MATCH: "a"\r\nAccept: */*\r\nif-none-match: W/"b", "c"\r\nConnection: close\r\n\r\n',
-    );
+    const req = await parsed('GET / HTTP/1.1\r\nHost: x\r\nIF-NONE-MATCH: "a"\r\nAccept: */*\r\nif-none-match: W/"b", "c"\r\nConnection: close\r\n\r\n');
     expect(rawHeader(req.rawHeaders, 'if-none-match')).toBe('"a", W/"b", "c"');
     expect(rawHeader(req.rawHeaders, 'if-none-match')).toBe(req.headers['if-none-match']);
     expect(rawHeader(req.rawHeaders, 'accept')).toBe(req.headers.accept);

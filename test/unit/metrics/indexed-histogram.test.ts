@@ -33,7 +33,15 @@ function reference(registry: Registry<RegistryContentType>): { counter: Counter<
 
 // Values on, between, below and above the bounds; 5 is above the last one (only +Inf holds it).
 const OBSERVATIONS: [number, number][] = [
-  [1, 0.0005], [0, 0.001], [0, 0.05], [1, 5], [0, 0.1], [0, 0.0101], [2, 1], [1, 0.0005], [0, 2.5],
+  [1, 0.0005],
+  [0, 0.001],
+  [0, 0.05],
+  [1, 5],
+  [0, 0.1],
+  [0, 0.0101],
+  [2, 1],
+  [1, 0.0005],
+  [0, 2.5],
 ];
 
 describe('IndexedHistogram', () => {
@@ -109,8 +117,6 @@ describe('IndexedHistogram', () => {
   });
 
   it('refuses buckets that do not ascend', () => {
-    expect(
-      () => new IndexedHistogram({ name: 'x', help: 'x', buckets: [0.1, 0.1], size: 1, labelsOf: () => ({}) }),
-    ).toThrow(/ascend/);
+    expect(() => new IndexedHistogram({ name: 'x', help: 'x', buckets: [0.1, 0.1], size: 1, labelsOf: () => ({}) })).toThrow(/ascend/);
   });
 });

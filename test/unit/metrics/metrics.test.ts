@@ -138,7 +138,10 @@ describe('GatewayMetrics', () => {
     const metrics = new GatewayMetrics({ defaultMetrics: false });
     metrics.observeRequest('GET', 'other', 404, 0.0001);
     const f = await scrape(metrics);
-    const les = f.get('cryptid_gateway_http_request_duration_seconds')?.samples.filter((s) => s.name.endsWith('_bucket')).map((s) => s.labels.le);
+    const les = f
+      .get('cryptid_gateway_http_request_duration_seconds')
+      ?.samples.filter((s) => s.name.endsWith('_bucket'))
+      .map((s) => s.labels.le);
     expect(les).toEqual([...REQUEST_DURATION_BUCKETS.map(String), '+Inf']);
     expect(REQUEST_DURATION_BUCKETS[0]).toBe(0.001);
     expect(REQUEST_DURATION_BUCKETS.at(-1)).toBe(60);
@@ -316,14 +319,10 @@ describe('GatewayMetrics', () => {
   it('has exactly one build_info series, the package version by default', async () => {
     const metrics = new GatewayMetrics({ defaultMetrics: false });
     let f = await scrape(metrics);
-    expect(f.get(METRIC_NAMES.buildInfo)?.samples).toEqual([
-      { name: METRIC_NAMES.buildInfo, labels: { version: PACKAGE_VERSION, protocol_version: '1.0' }, value: 1 },
-    ]);
+    expect(f.get(METRIC_NAMES.buildInfo)?.samples).toEqual([{ name: METRIC_NAMES.buildInfo, labels: { version: PACKAGE_VERSION, protocol_version: '1.0' }, value: 1 }]);
     metrics.setBuildInfo('9.9.9', '1.1');
     f = await scrape(metrics);
-    expect(f.get(METRIC_NAMES.buildInfo)?.samples).toEqual([
-      { name: METRIC_NAMES.buildInfo, labels: { version: '9.9.9', protocol_version: '1.1' }, value: 1 },
-    ]);
+    expect(f.get(METRIC_NAMES.buildInfo)?.samples).toEqual([{ name: METRIC_NAMES.buildInfo, labels: { version: '9.9.9', protocol_version: '1.1' }, value: 1 }]);
   });
 
   describe('upstream pool gauges', () => {

@@ -34,10 +34,16 @@ describe('federationRefused', () => {
   });
 
   it('refuses every path that decodes to the federation prefix (property)', () => {
-    fc.assert(fc.property(pathReadAs('federation'), (path) => federationRefused(path, false)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(pathReadAs('federation'), (path) => federationRefused(path, false)),
+      { numRuns: 2000 },
+    );
   });
 
   it('lets through every path that starts with another segment (property)', () => {
-    fc.assert(fc.property(pathNotReadAs('federation'), (path) => !federationRefused(path, false)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(pathNotReadAs('federation'), (path) => !federationRefused(path, false)),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -94,7 +94,9 @@ function send(url: string, options: { method?: string; headers?: OutgoingHttpHea
 
 describe('foldRawHeaders', () => {
   it('folds repeated headers as node:http does', () => {
-    const raw = ['Content-Type', 'a/b', 'content-type', 'c/d', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'X-Multi', '1', 'x-multi', '2', 'Cookie', 'c=1', 'cookie', 'd=2'].map((s) => Buffer.from(s));
+    const raw = ['Content-Type', 'a/b', 'content-type', 'c/d', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'X-Multi', '1', 'x-multi', '2', 'Cookie', 'c=1', 'cookie', 'd=2'].map(
+      (s) => Buffer.from(s),
+    );
     expect(foldRawHeaders(raw)).toEqual({
       'content-type': 'a/b',
       'set-cookie': ['a=1', 'b=2'],
@@ -142,7 +144,11 @@ describe('the HTTP upstream', () => {
 
   it('relays status, reason phrase, headers and body, and sends the caller’s headers and raw target', async () => {
     handler = (_req, res) => {
-      res.writeHead(203, 'Quite Fine', [['X-A', '1'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']]);
+      res.writeHead(203, 'Quite Fine', [
+        ['X-A', '1'],
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+      ]);
       res.end('hello');
     };
     gw = await front(engine);

@@ -43,7 +43,10 @@ describe('heldBody', () => {
   });
 
   it('re-encodes URL-encoded bodies, flat and nested, as qs reads them back', () => {
-    const got = heldBody({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: { a: '1', b: ['x y', 'z'], c: { d: 'e&f' }, g: [{ h: '1' }] } }, 'reserialize');
+    const got = heldBody(
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: { a: '1', b: ['x y', 'z'], c: { d: 'e&f' }, g: [{ h: '1' }] } },
+      'reserialize',
+    );
     expect(got?.bytes.toString()).toBe('a=1&b=x+y&b=z&c%5Bd%5D=e%26f&g%5B%5D%5Bh%5D=1');
   });
 

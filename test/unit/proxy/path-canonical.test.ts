@@ -20,11 +20,17 @@ describe('firstSegments', () => {
   });
 
   it('finds the word in every spelling an upstream may decode it from (property)', () => {
-    fc.assert(fc.property(pathReadAs('federation'), (path) => firstSegments(path).has('federation')), { numRuns: 2000 });
+    fc.assert(
+      fc.property(pathReadAs('federation'), (path) => firstSegments(path).has('federation')),
+      { numRuns: 2000 },
+    );
   });
 
   it('never finds it in a path whose first segment is another word (property)', () => {
-    fc.assert(fc.property(pathNotReadAs('federation'), (path) => !firstSegments(path).has('federation')), { numRuns: 2000 });
+    fc.assert(
+      fc.property(pathNotReadAs('federation'), (path) => !firstSegments(path).has('federation')),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -62,6 +68,9 @@ describe('hasControlCharacter', () => {
   });
 
   it('finds none in printable ASCII without percent signs (property)', () => {
-    fc.assert(fc.property(fc.stringMatching(/^\/[\x21-\x24\x26-\x7e]*$/), (path) => !hasControlCharacter(path)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.stringMatching(/^\/[\x21-\x24\x26-\x7e]*$/), (path) => !hasControlCharacter(path)),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -133,7 +133,10 @@ describe('Tunnel', () => {
     const first = r.tunnel.shutdown(1001, 'bye', 10_000);
     expect(r.tunnel.shutdown(1000, 'again', 10)).toBe(first);
     const [toClient, toUpstream] = await Promise.all([atClient, atUpstream]);
-    expect({ toClient: [...toClient], toUpstream: readCloseFrame(toUpstream) }).toEqual({ toClient: [...closeFrame(1001, 'bye', false)], toUpstream: { code: 1001, reason: 'bye', masked: true } });
+    expect({ toClient: [...toClient], toUpstream: readCloseFrame(toUpstream) }).toEqual({
+      toClient: [...closeFrame(1001, 'bye', false)],
+      toUpstream: { code: 1001, reason: 'bye', masked: true },
+    });
     r.client.end();
     r.upstream.end();
     await withDeadline(first, 'the tunnel closing');

@@ -51,7 +51,12 @@ function kinds(limiter: RateLimiter, method: string, path: string, n: number): s
 describe('the rate limiter', () => {
   it('follows a new document when its rules come from the document, keeping the counts by rule name', () => {
     const observer = new Recorder();
-    const limiter = new RateLimiter(settings(undefined, { federated_messages_per_minute: 2, announcements_per_hour: 1 }), { logger: silent, observer, addressOf: () => '192.0.2.1', now: () => 60_000 });
+    const limiter = new RateLimiter(settings(undefined, { federated_messages_per_minute: 2, announcements_per_hour: 1 }), {
+      logger: silent,
+      observer,
+      addressOf: () => '192.0.2.1',
+      now: () => 60_000,
+    });
     expect(observer.rules).toEqual(['federation', 'announce']);
     expect(kinds(limiter, 'PUT', '/federation/v1/deliver/1', 3)).toEqual(['allowed', 'allowed', 'limited']);
     limiter.applyDocument({ rate_limits: { federated_messages_per_minute: 4, announcements_per_hour: 1 } });
@@ -89,7 +94,12 @@ describe('the rate limiter', () => {
     const port = await freePort();
     const observer = new Recorder();
     const limiter = new RateLimiter(
-      settings({ store: 'redis', redis: { url: `redis://127.0.0.1:${port}` }, onStoreError: 'deny', rules: [{ name: 'r', match: ['/v1/'], key: 'ip', limit: 10, windowMs: 60_000 }] }),
+      settings({
+        store: 'redis',
+        redis: { url: `redis://127.0.0.1:${port}` },
+        onStoreError: 'deny',
+        rules: [{ name: 'r', match: ['/v1/'], key: 'ip', limit: 10, windowMs: 60_000 }],
+      }),
       { logger: silent, observer, addressOf: () => '192.0.2.1' },
     );
     try {

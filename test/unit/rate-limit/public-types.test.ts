@@ -3,7 +3,7 @@ import type { GatewayOptions, RateLimitKey, RateLimitOptions, RateLimitRuleOptio
 import { resolveConfig } from '../../../src/config/resolve';
 
 describe('the rate-limit options as users write them', () => {
-  it('type a file-like configuration, and a library user\'s own client', () => {
+  it("type a file-like configuration, and a library user's own client", () => {
     // Compile-time checks: these lines fail `npm run typecheck` if the public types drift.
     const sends: RateLimitRuleOptions = { name: 'sends', match: ['POST /v1/messages'], key: 'bearer', limit: 120, windowMs: 60_000 };
     const partners: RateLimitKey = 'header:x-client-id';

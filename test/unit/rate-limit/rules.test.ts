@@ -40,7 +40,17 @@ describe('rate-limit rules', () => {
   });
 
   it('see through the spellings a lenient upstream reads as the same path', () => {
-    for (const path of ['/Federation/v1/x', '//federation/v1/x', '/%66ederation/v1/x', '/%2566ederation/x', '/v1/../federation/x', '/./federation/x', '/federation;v=1/x', '\\federation\\x', '/%20federation/x']) {
+    for (const path of [
+      '/Federation/v1/x',
+      '//federation/v1/x',
+      '/%66ederation/v1/x',
+      '/%2566ederation/x',
+      '/v1/../federation/x',
+      '/./federation/x',
+      '/federation;v=1/x',
+      '\\federation\\x',
+      '/%20federation/x',
+    ]) {
       expect({ path, rules: names('PUT', path) }).toEqual({ path, rules: ['federation'] });
     }
     expect(matchingPath('/v1/messages')).toBe('/v1/messages');

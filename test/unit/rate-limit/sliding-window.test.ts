@@ -92,7 +92,7 @@ describe('the sliding-window counter', () => {
     }
   });
 
-  it('does not count refused requests, so a client over its limit gets in again at the limit\'s pace', () => {
+  it("does not count refused requests, so a client over its limit gets in again at the limit's pace", () => {
     const { store, at } = clocked();
     at(0);
     for (let i = 0; i < 50; i++) store.hit('k', 5, 1000);

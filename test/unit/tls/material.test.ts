@@ -85,11 +85,9 @@ describe('loadTlsMaterial', () => {
     const missing = join(cert.dir, 'missing.crt');
     const directory = join(cert.dir, 'a-directory');
     mkdirSync(directory, { recursive: true });
-    const messages = [
-      () => loadTlsMaterial(missing, cert.keyPath),
-      () => loadTlsMaterial(cert.certPath, missing),
-      () => loadTlsMaterial(directory, cert.keyPath),
-    ].map((fn) => (thrown(fn) as Error).message);
+    const messages = [() => loadTlsMaterial(missing, cert.keyPath), () => loadTlsMaterial(cert.certPath, missing), () => loadTlsMaterial(directory, cert.keyPath)].map(
+      (fn) => (thrown(fn) as Error).message,
+    );
     expect(messages).toEqual([`${missing}: certificate no such file`, `${missing}: private key no such file`, `${directory}: certificate is a directory`]);
   });
 });
