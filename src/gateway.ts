@@ -102,9 +102,11 @@ export interface GatewayInternals {
   readonly answerHeaders?: OutgoingHttpHeaders | undefined;
 }
 
+const QUESTION_MARK = 0x3f;
+
 /** True when `url` is `path` or `path?query`, without allocating a substring. */
 function isPath(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63) /* ? */;
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUESTION_MARK);
 }
 
 /** The gateway's state and behaviour; `createGateway` wraps it in a callable middleware. */
