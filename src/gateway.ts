@@ -172,7 +172,9 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.metrics.watchPool(this.proxy.pool);
     if (config.rateLimits.enabled) {
       const observer = new RateLimitMetrics(this.metrics, config.rateLimits.store);
-      this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer });
+      const trusted = this.proxy.trustedProxies;
+      // Behind a trusted load balancer the limit is per client, not per balancer.
+      this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer, addressOf: (req) => trusted.clientAddress(req) });
       // The rules follow the document as served, not as configured.
       this.rateLimiter.applyDocument(this.discovery.document);
       this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);

@@ -37,9 +37,13 @@ export class ReverseProxy {
   /** Forwards one HTTP request (node:http signature). */
   readonly web: (req: IncomingMessage, res: ServerResponse) => void;
 
+  /** `proxy.trustedProxies`: also where the rate limiter learns a client's address. */
+  readonly trustedProxies: TrustedProxies;
+
   constructor(config: ResolvedConfig, hooks: ReverseProxyHooks) {
     this.http = createHttpUpstream(config.upstream, config.proxy.maxConnections);
     this.paths = new PathFilter(config.proxy.paths);
+    this.trustedProxies = new TrustedProxies(config.proxy.trustedProxies);
     const shared = {
       observer: hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER,
       logger: hooks.logger,
@@ -49,7 +53,7 @@ export class ReverseProxy {
       federationEnabled: config.discovery.document.federation_enabled !== false,
       upstreamUnhealthy: hooks.upstreamUnhealthy ?? (() => false),
       paths: this.paths,
-      trustedProxies: new TrustedProxies(config.proxy.trustedProxies),
+      trustedProxies: this.trustedProxies,
       closed: () => this.isClosed,
     };
     this.web = createForwarder({ ...shared, upstream: this.http, maxBodyBytes: config.proxy.maxBodyBytes, parsedBody: config.proxy.parsedBody });

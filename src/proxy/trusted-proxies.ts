@@ -44,6 +44,28 @@ export class TrustedProxies {
     }
     return verdict;
   }
+
+  /**
+   * The client's address as far as the trusted hops vouch for it: the socket's peer, or,
+   * when that peer is trusted, the right-most `X-Forwarded-For` entry that is not itself a
+   * trusted hop (entries left of it were written by the client and prove nothing).
+   */
+  clientAddress(req: IncomingMessage): string | undefined {
+    const peer = req.socket.remoteAddress;
+    if (!this.trusts(req)) return peer;
+    const header = req.headers['x-forwarded-for'];
+    if (header === undefined) return peer;
+    const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
+    let address = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = (hops[i] as string).trim();
+      const family = isIP(hop);
+      if (family === 0) break;
+      address = hop;
+      if (!this.list!.check(hop, family === 6 ? 'ipv6' : 'ipv4')) break;
+    }
+    return address;
+  }
 }
 
 /** The forwarded headers a trusted hop's values replace the gateway's own for. */
