@@ -1,5 +1,5 @@
 import { FEDERATION_PREFIX } from '../protocol/paths';
-import { firstSegments } from './path-canonical';
+import { firstSegments } from '../http/path-readings';
 
 /** `federation`, the first segment every federation route starts with. */
 const FEDERATION_SEGMENT = FEDERATION_PREFIX.slice(1, -1);

@@ -1,4 +1,4 @@
-import { resolvedPaths } from './path-canonical';
+import { resolvedPaths } from '../http/path-readings';
 
 /**
  * `proxy.paths`: which request paths the gateway forwards. A prefix is whole path segments

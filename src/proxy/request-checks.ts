@@ -3,7 +3,7 @@ import type { FailureKind } from '../http/error-status';
 import { pathOf } from './client-info';
 import { connectionListed } from './headers';
 import type { Rejection } from './observer';
-import { hasControlCharacter } from './path-canonical';
+import { hasControlCharacter } from '../http/path-readings';
 
 /** How the gateway answers a request it will not forward. */
 export interface Refusal {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { firstSegments, foldSegment, hasControlCharacter } from '../../../src/proxy/path-canonical';
+import { firstSegments, foldSegment, hasControlCharacter } from '../../../src/http/path-readings';
 import { controlCharacter, pathNotReadAs, pathReadAs, plainSegments } from '../../helpers/path-arbitraries';
 
 describe('firstSegments', () => {
