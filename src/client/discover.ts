@@ -57,7 +57,7 @@ export interface DiscoveryResult {
 }
 
 /**
- * Discovers a Cryptid server (server-discovery page, "Server Capabilities"; SPEC §7):
+ * Discovers a Cryptid server (server-discovery page, "Server Capabilities"):
  * GET `https://{domain}/.well-known/cryptid` over verified TLS, then in order
  * - the document passes the same validation the gateway applies (`INVALID_DOCUMENT`);
  * - its `server_name` is `domain` (`SERVER_NAME_MISMATCH`);

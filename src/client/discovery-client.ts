@@ -78,7 +78,7 @@ export interface ServerChoice {
 }
 
 /**
- * The client side of discovery for long-running processes (SPEC §7): discovers through
+ * The client side of discovery for long-running processes: discovers through
  * caches (capabilities 1 h, health 30 s, a server's `max-age` honoured within bounds),
  * coalesces concurrent look-ups of a domain, serves the last good document marked
  * `stale` when a refresh fails transiently, remembers failures briefly, and answers the
