@@ -2,7 +2,7 @@
 'use strict';
 // `npm run bench`: starts every target on loopback, loads them interleaved, prints a
 // table, writes bench/results/<YYYY-MM-DD>.md and stops everything it started.
-// Benchmarks are not tests: nothing here fails on a figure. See the README, "Benchmarks".
+// Benchmarks are not tests: nothing here fails on a figure. See bench/README.md.
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');

@@ -21,8 +21,8 @@ async function interleave(ctx, { scenario, targets, measure }) {
       if (target.failed) continue;
       // Started right before its run, not at the start of the round: a process that did
       // socket work while it sat idle answers more slowly afterwards, and only targets with
-      // background work of their own (the gateway's probes) would pay for the wait. README,
-      // "How it measures", "A fresh process for every run".
+      // background work of their own (the gateway's probes) would pay for the wait
+      // (bench/README.md, "A fresh process for every run").
       if (ctx.opts.fresh && target.renew) {
         try {
           await target.renew();

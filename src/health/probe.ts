@@ -48,8 +48,7 @@ const PROBE_HEADERS = { accept: 'application/json', connection: 'close', 'user-a
  *
  * Not `node:http`'s client: its requests and responses run through the same stream and
  * header code as the gateway's own server-side answers, and a probe every few seconds is
- * enough to make that shared code slower for every request the gateway answers
- * (README, "Benchmarks": 0.8 µs on each discovery answer).
+ * enough to make that shared code slower for every request the gateway answers.
  */
 export function probeUpstream(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
