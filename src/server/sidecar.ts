@@ -119,7 +119,8 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     } catch (err) {
       // Counted and logged by the gateway; the running configuration stays.
       const problems = err instanceof ConfigError ? err.problems : [{ path: '(root)', message: (err as Error).message }];
-      if (!(err instanceof ConfigError)) logger.error({ event: 'config_reload_failed', err: (err as Error).message }, 'configuration reload failed; still running the previous configuration');
+      if (!(err instanceof ConfigError))
+        logger.error({ event: 'config_reload_failed', err: (err as Error).message }, 'configuration reload failed; still running the previous configuration');
       outcome = { result: 'rejected', changed: [], kept: [], problems };
     }
     events.emit('reload', outcome);

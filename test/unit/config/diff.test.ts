@@ -55,7 +55,17 @@ describe('changedKeys', () => {
 describe('restartOnlyKeys', () => {
   it('picks the listeners, the certificate paths, the store and the log level, keys below them included', () => {
     expect(
-      restartOnlyKeys(['listen', 'metrics.listen', 'metrics.defaultMetrics', 'tls.cert', 'rateLimits.redis.keyPrefix', 'rateLimits.store', 'logLevel', 'proxy.timeoutMs', 'rateLimits.rules']),
+      restartOnlyKeys([
+        'listen',
+        'metrics.listen',
+        'metrics.defaultMetrics',
+        'tls.cert',
+        'rateLimits.redis.keyPrefix',
+        'rateLimits.store',
+        'logLevel',
+        'proxy.timeoutMs',
+        'rateLimits.rules',
+      ]),
     ).toEqual(['listen', 'metrics.listen', 'metrics.defaultMetrics', 'tls.cert', 'rateLimits.redis.keyPrefix', 'rateLimits.store', 'logLevel']);
   });
 
