@@ -56,9 +56,10 @@ export interface RunningServer extends EventEmitter {
    * Reads the configuration again (what `serve` does on SIGHUP and when its `--config` file
    * changes) and applies what can change live. Restart-only keys that changed are kept at
    * their running value with a warning naming each; an invalid configuration is refused
-   * whole, every problem logged. Never throws.
+   * whole, every problem logged. Never throws. With `options` (`startServer` users), those
+   * are the configuration read, instead of the one given at start (or the CLI's layers).
    */
-  reload(): ReloadOutcome;
+  reload(options?: StartServerOptions): ReloadOutcome;
 }
 
 /** Options of `startServer`: the gateway's options plus an optional logger. */
@@ -73,10 +74,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
-  const { logger: givenLogger, registry, ...rest } = options;
+  const { logger: givenLogger, registry } = options;
+  const rest = withoutLibraryFields(options);
   const loaded = resolveConfig(rest, 'serve');
   const logger = givenLogger ? adoptLogger(givenLogger) : createLogger(loaded.config.logLevel);
   return startResolved(loaded, logger, registry, { read: () => rest });
+}
+
+/** The options as the resolver takes them: `logger` and `registry` are fixed at start. */
+function withoutLibraryFields(options: StartServerOptions): unknown {
+  if (options === null || typeof options !== 'object') return options;
+  const { logger: _logger, registry: _registry, ...rest } = options;
+  return rest;
 }
 
 /**
@@ -110,10 +119,11 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     },
   });
 
-  const reload = (): ReloadOutcome => {
+  const reload = (options?: StartServerOptions): ReloadOutcome => {
     let outcome: ReloadOutcome;
     try {
-      const { changed, kept } = core.reconfigure(() => resolveConfig(source.read(), 'serve'), 'keep');
+      const read = options === undefined ? () => source.read() : () => withoutLibraryFields(options);
+      const { changed, kept } = core.reconfigure(() => resolveConfig(read(), 'serve'), 'keep');
       const result = kept.length > 0 ? 'partial' : changed.length > 0 ? 'applied' : 'unchanged';
       outcome = { result, changed, kept, problems: [] };
     } catch (err) {
@@ -126,7 +136,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     events.emit('reload', outcome);
     return outcome;
   };
-  const configWatcher = source.file === undefined ? undefined : new ConfigFileWatcher({ file: source.file, reload, logger });
+  const configWatcher = source.file === undefined ? undefined : new ConfigFileWatcher({ file: source.file, reload: () => reload(), logger });
 
   const metricsPort = await listenAll(server, core);
   watcher.start();
