@@ -79,6 +79,23 @@ describe('gateway.reconfigure()', () => {
     }
   });
 
+  it('turns discovery and rate limits off and on again', async () => {
+    expect((await get(`${gw.url}/v1/limited`)).status).toBe(200);
+    expect(gw.gateway.reconfigure({ ...options, discovery: { ...options.discovery, enabled: false }, rateLimits: { ...options.rateLimits, enabled: false } }).changed).toEqual([
+      'discovery.enabled',
+      'rateLimits.enabled',
+    ]);
+    expect((await get(`${gw.url}/.well-known/cryptid`)).status).toBe(404);
+    const unlimited = await get(`${gw.url}/v1/limited`);
+    expect(unlimited.status).toBe(200);
+    expect(unlimited.headers['ratelimit-policy']).toBeUndefined();
+
+    gw.gateway.reconfigure(options);
+    expect((await get(`${gw.url}/.well-known/cryptid`)).status).toBe(200);
+    expect((await get(`${gw.url}/v1/limited`)).status).toBe(200);
+    expect((await get(`${gw.url}/v1/limited`)).status).toBe(429);
+  });
+
   it('is all or nothing: a valid document change beside an invalid proxy value changes nothing', () => {
     const config = gw.gateway.config;
     let error: unknown;
@@ -97,7 +114,7 @@ describe('gateway.reconfigure()', () => {
     expect(gw.gateway.document.server_name).toBe('chat.example.test');
   });
 
-  it('refuses a change to listen, metrics.listen or tls whole, naming each key as needing a restart', () => {
+  it('refuses a change to listen or metrics.listen whole, naming each key as needing a restart', () => {
     let error: unknown;
     try {
       gw.gateway.reconfigure({ ...options, listen: '127.0.0.1:1', metrics: { listen: '127.0.0.1:2' }, proxy: { timeoutMs: 5 } });
