@@ -94,8 +94,11 @@ export class ReverseProxy {
     if (next.upstream !== previous.upstream) this.ws = createWsUpstream(config.upstream);
     if (!sameList(next.paths, previous.paths)) this.paths = new PathFilter(next.paths);
     if (!sameList(next.trustedProxies, previous.trustedProxies)) this.trusted = new TrustedProxies(next.trustedProxies);
-    this.forwarder = createForwarder(this.forwarderOptions());
-    this.websockets.reconfigure(this.websocketOptions());
+    // Rebuilt only when something it holds changed: its once-per-gateway notices stay once.
+    if (!sameSettings(next, previous)) {
+      this.forwarder = createForwarder(this.forwarderOptions());
+      this.websockets.reconfigure(this.websocketOptions());
+    }
   }
 
   private sharedRules(): ProxyRules {
@@ -187,6 +190,14 @@ function proxySettings(config: ResolvedConfig): ProxySettings {
     // `DocumentTemplate` is an Omit over an index signature, so the field reads as unknown.
     federationEnabled: config.discovery.document.federation_enabled !== false,
   };
+}
+
+function sameSettings(a: ProxySettings, b: ProxySettings): boolean {
+  return (Object.keys(a) as (keyof ProxySettings)[]).every((key) => {
+    const x = a[key];
+    const y = b[key];
+    return Array.isArray(x) && Array.isArray(y) ? sameList(x, y) : x === y;
+  });
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -79,6 +79,13 @@ describe('gateway.reconfigure()', () => {
     }
   });
 
+  it('forwards by the new proxy settings from the next request on', async () => {
+    expect((await get(`${gw.url}/elsewhere`)).status).toBe(200);
+    expect(gw.gateway.reconfigure({ ...options, proxy: { paths: ['/v1/'] } }).changed).toEqual(['proxy.paths']);
+    expect((await get(`${gw.url}/elsewhere`)).status).toBe(404);
+    expect((await get(`${gw.url}/v1/x`)).status).toBe(200);
+  });
+
   it('turns discovery and rate limits off and on again', async () => {
     expect((await get(`${gw.url}/v1/limited`)).status).toBe(200);
     expect(gw.gateway.reconfigure({ ...options, discovery: { ...options.discovery, enabled: false }, rateLimits: { ...options.rateLimits, enabled: false } }).changed).toEqual([
