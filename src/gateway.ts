@@ -4,10 +4,11 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { GatewayOptions, HostPort, ResolvedConfig } from './config/options';
-import { resolveConfig, type LoadedConfig } from './config/resolve';
+import { planReload, type ReconfigureResult, type RestartOnlyPolicy } from './config/reload-plan';
+import { resolveConfig, type ConfigMode, type LoadedConfig } from './config/resolve';
 import type { DiscoveryDocument } from './protocol/document';
 import { DiscoveryEndpoint } from './discovery/handler';
-import { ConfigError } from './errors';
+import { ConfigError, type ConfigProblem } from './errors';
 import { HealthEndpoint } from './health/handler';
 import { PublishedHealth } from './health/published';
 import { DISCOVERY_PATH, HEALTH_PATH } from './protocol/paths';
@@ -71,8 +72,17 @@ export interface Gateway {
   readonly health: HealthState;
   /** The discovery document as currently published. */
   readonly document: DiscoveryDocument;
-  /** The resolved configuration (defaults filled in). */
+  /** The resolved configuration in force (defaults filled in); a new object after each `reconfigure()` that changed something. */
   readonly config: ResolvedConfig;
+  /**
+   * Applies a new configuration while running: the full options, as for `createGateway()`
+   * (`logger` and `registry` are fixed at creation and ignored here). Validated first; all or
+   * nothing: an invalid one, or one that changes a key that needs a restart (`listen`,
+   * `metrics.listen`, `tls` paths, how the rate-limit store is reached, `logLevel`), throws
+   * `ConfigError` naming every problem and changes nothing. Connections, tunnels, the
+   * health verdict and the probe schedule carry over. Returns the dotted keys that changed.
+   */
+  reconfigure(options: GatewayOptions): ReconfigureResult;
   /** True once shutdown has begun: discovery, health and `/readyz` answer 503. `health` stays the upstream's verdict. */
   readonly shuttingDown: boolean;
   /**
@@ -100,6 +110,8 @@ export interface GatewayInternals {
   readonly upstreamUnhealthy?: (() => boolean) | undefined;
   /** Headers on the answers the gateway writes on a socket itself (refused WebSocket handshakes): `serve` adds HSTS. */
   readonly answerHeaders?: OutgoingHttpHeaders | undefined;
+  /** How `reconfigure()` resolves new options. @default "library" */
+  readonly mode?: ConfigMode | undefined;
 }
 
 const QUESTION_MARK = 0x3f;
@@ -111,7 +123,8 @@ function isPath(url: string, path: string): boolean {
 
 /** The gateway's state and behaviour; `createGateway` wraps it in a callable middleware. */
 export class GatewayCore extends EventEmitter<GatewayEvents> {
-  readonly config: ResolvedConfig;
+  private current: ResolvedConfig;
+  private readonly mode: ConfigMode;
   readonly logger: Logger;
   readonly discovery: DiscoveryEndpoint;
   readonly tracker: HealthTracker;
@@ -123,8 +136,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   /** HTTP forwarding and WebSocket tunnels to the upstream. */
   readonly proxy: ReverseProxy;
   /** The rate limiter, unless `rateLimits.enabled` is false; follow a new document with `applyDocument`. */
-  readonly rateLimiter: RateLimiter | undefined;
-  private readonly rateLimitGate: RateLimitGate | undefined;
+  rateLimiter: RateLimiter | undefined;
+  private rateLimitGate: RateLimitGate | undefined;
   private readonly tunnel = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.proxy.upgrade(req, socket, head);
   private shutdownStarted = false;
   private closed: Promise<void> | undefined;
@@ -132,7 +145,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
 
   constructor(loaded: LoadedConfig, internals: GatewayInternals = {}) {
     super();
-    const config = (this.config = loaded.config);
+    const config = (this.current = loaded.config);
+    this.mode = internals.mode ?? 'library';
     this.logger = internals.logger ?? SILENT_LOGGER;
 
     this.metrics = new GatewayMetrics({
@@ -170,17 +184,100 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       answerHeaders: internals.answerHeaders,
     });
     this.metrics.watchPool(this.proxy.pool);
-    if (config.rateLimits.enabled) {
-      const observer = new RateLimitMetrics(this.metrics, config.rateLimits.store);
-      const trusted = this.proxy.trustedProxies;
-      // Behind a trusted load balancer the limit is per client, not per balancer.
-      this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer, addressOf: (req) => trusted.clientAddress(req) });
-      // The rules follow the document as served, not as configured.
-      this.rateLimiter.applyDocument(this.discovery.document);
-      this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
-    }
+    this.applyRateLimits(config);
     // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
+  }
+
+  /** The configuration in force. */
+  get config(): ResolvedConfig {
+    return this.current;
+  }
+
+  /**
+   * Validates and applies new options (`gateway.reconfigure()`, `serve`'s reload), counting
+   * the outcome in `cryptid_gateway_config_reloads_total` and logging it. Throws
+   * `ConfigError` (nothing applied) when `load` does, or when a restart-only key changed
+   * and `policy` is `refuse`.
+   */
+  reconfigure(load: () => LoadedConfig, policy: RestartOnlyPolicy): ReconfigureResult {
+    let result: ReconfigureResult;
+    try {
+      const loaded = load();
+      const plan = planReload(this.current, loaded.config, policy);
+      if (plan.changed.length > 0) this.apply(plan.config);
+      // Library mode serves no certificate of its own: the file is the fingerprint's only source.
+      if (this.mode === 'library' && loaded.tls && plan.kept.length === 0) this.discovery.setFingerprint(loaded.tls.fingerprint);
+      result = { changed: plan.changed, kept: plan.kept };
+    } catch (err) {
+      if (err instanceof ConfigError) this.reloadRejected(err.problems);
+      throw err;
+    }
+    for (const key of result.kept) {
+      this.logger.warn({ event: 'config_restart_required', key }, `${key} changed, but it needs a restart: still running with the previous value`);
+    }
+    this.metrics.configReload(result.kept.length > 0 ? 'partial' : result.changed.length > 0 ? 'applied' : 'unchanged');
+    this.logger.info(
+      { event: 'config_reloaded', changed: result.changed, ...(result.kept.length > 0 && { kept: result.kept }) },
+      result.changed.length > 0 ? 'configuration reloaded' : 'configuration reloaded: nothing changed',
+    );
+    return result;
+  }
+
+  /** Options as `createGateway()` takes them, resolved the way this gateway was (`reconfigure()` of the library API). */
+  reconfigureOptions(options: GatewayOptions): ReconfigureResult {
+    return this.reconfigure(() => {
+      if (options === null || typeof options !== 'object') throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
+      const { logger: _logger, registry: _registry, ...rest } = options;
+      return resolveConfig(rest, this.mode);
+    }, 'refuse');
+  }
+
+  /** Counts and logs a reload refused whole: every problem in one line, the running configuration kept. */
+  private reloadRejected(problems: readonly ConfigProblem[]): void {
+    this.metrics.configReload('rejected');
+    this.logger.error(
+      { event: 'config_reload_rejected', problems: problems.map((p) => `${p.path}: ${p.message}`) },
+      `configuration reload refused (${problems.length} problem${problems.length === 1 ? '' : 's'}); still running the previous configuration`,
+    );
+  }
+
+  /**
+   * Puts a checked configuration in force, synchronously, so no request sees half of it.
+   * The document goes first: it is the one step that can refuse (no fingerprint to publish).
+   */
+  private apply(next: ResolvedConfig): void {
+    try {
+      this.discovery.setDocument(next.discovery.document, next.discovery.enabled);
+    } catch (err) {
+      throw new ConfigError([{ path: 'discovery.document.certificate_fingerprint', message: (err as Error).message }], { cause: err });
+    }
+    this.current = next;
+    this.metrics.setBuildInfo(next.health.version, String(next.discovery.document.protocol_version));
+    this.healthEndpoint.setVersion(next.health.version);
+    this.tracker.reconfigure({ upstream: next.upstream, probe: next.health.probe, passive: next.health.passive });
+    this.proxy.reconfigure(next);
+    this.applyRateLimits(next);
+  }
+
+  /** Builds, updates or drops the rate limiter; its store and counts carry over while it stays on. */
+  private applyRateLimits(config: ResolvedConfig): void {
+    const settings = config.rateLimits;
+    if (!settings.enabled) {
+      const old = this.rateLimiter;
+      this.rateLimiter = this.rateLimitGate = undefined;
+      void old?.close().catch(() => undefined);
+      return;
+    }
+    if (this.rateLimiter) this.rateLimiter.reconfigure(settings);
+    else {
+      const observer = new RateLimitMetrics(this.metrics, settings.store);
+      // Behind a trusted load balancer the limit is per client, not per balancer (read at request time: it may be reloaded).
+      this.rateLimiter = new RateLimiter(settings, { logger: this.logger, observer, addressOf: (req) => this.proxy.trustedProxies.clientAddress(req) });
+      this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
+    }
+    // The rules follow the document as served, not as configured.
+    this.rateLimiter.applyDocument(this.discovery.document);
   }
 
   get shuttingDown(): boolean {
@@ -327,7 +424,8 @@ export function wrapGateway(core: GatewayCore): Gateway {
     },
     health: { get: () => core.tracker.current },
     document: { get: () => core.discovery.document },
-    config: { value: core.config },
+    config: { get: () => core.config },
+    reconfigure: { value: (options: GatewayOptions) => core.reconfigureOptions(options) },
     shuttingDown: { get: () => core.shuttingDown },
     beginShutdown: { value: () => core.beginShutdown() },
     close: { value: () => core.close() },

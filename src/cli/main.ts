@@ -34,6 +34,8 @@ const USAGES: Record<string, string> = {
 interface Running {
   shutdown(): Promise<void>;
   close(): Promise<void>;
+  /** `serve`: re-reads the configuration (SIGHUP). */
+  reload?(): unknown;
 }
 
 /**
@@ -91,8 +93,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 /**
  * Signals are handled from the very start, so none can arrive in a window where the default
  * handler would kill a server that is still starting. For `serve` and `demo`: the first
- * SIGTERM/SIGINT stops gracefully (once started), the second exits at once. Other commands
- * exit at once.
+ * SIGTERM/SIGINT stops gracefully (once started), the second exits at once; SIGHUP reloads
+ * the configuration of `serve`. Other commands exit at once.
  */
 function installSignalHandlers(longRunning: boolean): (running: Running) => void {
   let running: Running | undefined;
@@ -113,6 +115,9 @@ function installSignalHandlers(longRunning: boolean): (running: Running) => void
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP's default action ends the process: a long-running command takes it as "reload",
+  // and one that has not started yet (or cannot reload) ignores it rather than die.
+  if (longRunning) process.on('SIGHUP', () => void (signalled ? undefined : running?.reload?.()));
   return (r) => {
     running = r;
     if (signalled) stop(r);

@@ -1,5 +1,5 @@
 import { SERVE_FLAGS } from '../config/flags';
-import { loadRawConfig } from '../config/load';
+import { configFilePath, loadRawConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { createLogger } from '../logger';
 import { startResolved, type RunningServer } from '../server/sidecar';
@@ -14,6 +14,7 @@ Runs the gateway as an HTTPS sidecar in front of a Cryptid server.
 Options (flag > environment > file > default):
 ${optionLines([...SERVE_FLAGS.map((f) => ({ flag: flagWithValue(f), help: f.help, env: f.env })), { flag: '-h, --help', help: 'this text' }])}
 SIGTERM or SIGINT stops it gracefully; a second signal stops it at once.
+SIGHUP, or a change of the --config file, reloads the configuration live.
 Exit codes: 0 stopped cleanly, 2 bad configuration or cannot listen.
 `;
 
@@ -25,6 +26,8 @@ export async function startServeCommand(args: string[], io: CliIo): Promise<Runn
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const { help: _help, ...flags } = values;
-  const loaded = resolveConfig(loadRawConfig({ flags, env: io.env, cwd: io.cwd }), 'serve');
-  return startResolved(loaded, createLogger(loaded.config.logLevel));
+  const sources = { flags, env: io.env, cwd: io.cwd };
+  const loaded = resolveConfig(loadRawConfig(sources), 'serve');
+  // A reload reads the same layers again: flags and environment are fixed, the file may have changed.
+  return startResolved(loaded, createLogger(loaded.config.logLevel), undefined, { read: () => loadRawConfig(sources), file: configFilePath(sources) });
 }

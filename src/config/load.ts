@@ -16,14 +16,20 @@ export interface LoadSources {
  * flag > environment > file (defaults come later, in `resolveConfig`).
  */
 export function loadRawConfig(sources: LoadSources): Record<string, unknown> {
-  const file = sources.flags[CONFIG_FILE_FLAG.name] ?? nonEmpty(sources.env[CONFIG_FILE_FLAG.env]);
-  const merged: Record<string, unknown> = file ? readConfigFile(resolvePath(sources.cwd, file)) : {};
+  const file = configFilePath(sources);
+  const merged: Record<string, unknown> = file ? readConfigFile(file) : {};
   for (const flag of SERVE_FLAGS) {
     if (flag.key === undefined) continue;
     const text = sources.flags[flag.name] ?? nonEmpty(sources.env[flag.env]);
     if (text !== undefined) setPath(merged, flag.key.split('.'), 'parse' in flag ? flag.parse(text) : text);
   }
   return merged;
+}
+
+/** The configuration file the sources name (`--config`, else `CRYPTID_GATEWAY_CONFIG`), as an absolute path; undefined for none. */
+export function configFilePath(sources: LoadSources): string | undefined {
+  const file = sources.flags[CONFIG_FILE_FLAG.name] ?? nonEmpty(sources.env[CONFIG_FILE_FLAG.env]);
+  return file ? resolvePath(sources.cwd, file) : undefined;
 }
 
 /** Reads a YAML or JSON configuration file (YAML is a superset of JSON). */

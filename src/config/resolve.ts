@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { documentNearMisses } from '../protocol/document';
+import { nearMissOf } from '../protocol/near-miss';
 import { PACKAGE_VERSION } from '../version';
 import { DEFAULTS, defaultMaxBodyBytes } from './defaults';
 import { parseListenAddress } from './listen-address';
@@ -109,7 +110,10 @@ function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(issue.path);
     const hint = known ? ` (expected one of: ${known.join(', ')})` : '';
-    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key${hint}` }));
+    return issue.keys.map((key) => {
+      const near = known && nearMissOf(key, known);
+      return { path: formatPath([...issue.path, key]), message: `unknown key${near === undefined ? '' : `: did you mean "${near}"?`}${hint}` };
+    });
   }
   const input = (issue as { input?: unknown }).input;
   const got = input === undefined ? 'missing' : `got ${describe(input)}`;

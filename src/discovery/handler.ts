@@ -22,6 +22,8 @@ interface Prepared {
  */
 export class DiscoveryEndpoint {
   private prepared: Prepared;
+  /** The serving certificate's fingerprint, which wins over a literal one in the template. */
+  private fingerprint: string | undefined;
 
   /**
    * @param template the configured document
@@ -30,11 +32,12 @@ export class DiscoveryEndpoint {
    * @param isAvailable answers false while shutting down or while the upstream is unhealthy (503)
    */
   constructor(
-    private readonly template: DocumentTemplate,
-    private readonly enabled: boolean,
+    private template: DocumentTemplate,
+    private enabled: boolean,
     fingerprint: string | undefined,
     private readonly isAvailable: () => boolean,
   ) {
+    this.fingerprint = fingerprint;
     this.prepared = this.prepare(fingerprint);
   }
 
@@ -48,9 +51,33 @@ export class DiscoveryEndpoint {
     return this.prepared.etag;
   }
 
+  /** Whether the endpoint answers (`discovery.enabled`) or says 404. */
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
   /** Publishes a new certificate fingerprint (after a certificate rotation). */
   setFingerprint(fingerprint: string): void {
+    this.fingerprint = fingerprint;
     if (fingerprint !== this.prepared.document.certificate_fingerprint) this.prepared = this.prepare(fingerprint);
+  }
+
+  /**
+   * Publishes a new document (live reload): body, ETag and headers are built once, here,
+   * and the next request gets them whole. The certificate's fingerprint, when there is
+   * one, still wins over a literal one. Throws (and changes nothing) when there is no
+   * fingerprint to publish.
+   */
+  setDocument(template: DocumentTemplate, enabled: boolean = this.enabled): void {
+    const previous = this.template;
+    this.template = template;
+    try {
+      this.prepared = this.prepare(this.fingerprint);
+    } catch (err) {
+      this.template = previous;
+      throw err;
+    }
+    this.enabled = enabled;
   }
 
   /** Answers a request for the discovery path. */

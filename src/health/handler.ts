@@ -44,13 +44,22 @@ export class HealthEndpoint {
   private readonly now: () => number;
   private readonly startedAt: number;
   private prepared: Prepared | undefined;
+  private version: string;
 
   constructor(
     private readonly source: HealthSource,
-    private readonly options: HealthEndpointOptions,
+    options: HealthEndpointOptions,
   ) {
     this.now = options.now ?? Date.now;
     this.startedAt = options.startedAt ?? this.now();
+    this.version = options.version;
+  }
+
+  /** A new `version` to report (live reload); `uptime` keeps counting from the start. */
+  setVersion(version: string): void {
+    if (version === this.version) return;
+    this.version = version;
+    this.prepared = undefined;
   }
 
   /** The body as it would be answered now. */
@@ -88,7 +97,7 @@ export class HealthEndpoint {
       state,
       statusCode: healthHttpStatus(state.status),
       head: `{"status":${JSON.stringify(state.status)},"timestamp":`,
-      middle: `,"version":${JSON.stringify(this.options.version)},"uptime":`,
+      middle: `,"version":${JSON.stringify(this.version)},"uptime":`,
       tail: healthy ? '}' : `,"details":${JSON.stringify(state.reason)}}`,
     };
     return this.prepared;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ProbeFunction, ProbeResult } from './probe';
 
 /** Settings of the timer-driven prober. */
@@ -27,10 +28,30 @@ export class Prober {
   private started = false;
   private stopped = false;
   private readonly random: () => number;
+  private intervalMs: number;
+  /** When the last probe started (`performance.now()`), for rescheduling on a new interval. */
+  private lastStartMs = 0;
 
   constructor(private readonly options: ProberOptions) {
     if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be > 0, got ${options.intervalMs}`);
     this.random = options.random ?? Math.random;
+    this.intervalMs = options.intervalMs;
+  }
+
+  /**
+   * A new interval (live reload). A probe in flight carries on; the next one is due a new
+   * interval after the start of the last one (at once if that time has passed), so a
+   * change never leaves a gap of the old interval nor probes twice in a row.
+   */
+  setInterval(intervalMs: number): void {
+    if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be > 0, got ${intervalMs}`);
+    if (intervalMs === this.intervalMs) return;
+    this.intervalMs = intervalMs;
+    if (this.timer === undefined) return; // not started, stopped, or a tick is already due
+    clearTimeout(this.timer);
+    const delay = Math.max(0, this.lastStartMs + this.jittered() - performance.now());
+    this.timer = setTimeout(() => this.tick(), delay);
+    this.timer.unref();
   }
 
   /** Starts probing with a first probe right away. Idempotent; no effect after `stop()`. */
@@ -65,14 +86,19 @@ export class Prober {
     this.due = false;
     const controller = new AbortController();
     this.inFlight = controller;
-    const { intervalMs } = this.options;
-    this.timer = setTimeout(() => this.tick(), Math.round(intervalMs * (0.9 + 0.2 * this.random())));
+    this.lastStartMs = performance.now();
+    this.timer = setTimeout(() => this.tick(), this.jittered());
     this.timer.unref();
     this.options.probe(controller.signal).then(
       (result) => this.settle(controller, result),
       // A ProbeFunction must not reject; an injected one that does still counts as a failed probe.
       () => this.settle(controller, { result: 'failure', reason: 'probe failed', durationMs: 0 }),
     );
+  }
+
+  /** One wait: the interval ± 10 %. */
+  private jittered(): number {
+    return Math.round(this.intervalMs * (0.9 + 0.2 * this.random()));
   }
 
   private tick(): void {

@@ -73,14 +73,20 @@ export class HealthStateMachine {
    * @param now the clock (milliseconds) used for `since` and `at`
    */
   constructor(
-    private readonly thresholds: Thresholds,
+    private thresholds: Thresholds,
     private readonly now: () => number = Date.now,
   ) {
-    for (const key of ['unhealthyThreshold', 'healthyThreshold'] as const) {
-      const value = thresholds[key];
-      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be an integer ≥ 1, got ${value}`);
-    }
+    checkThresholds(thresholds);
     this.state = { status: UNHEALTHY, reason: REASON_STARTING, since: now() };
+  }
+
+  /**
+   * New thresholds (live reload). The verdict and the running counts are kept: the new
+   * numbers judge the next probe result, so a change never resets or flips the status by itself.
+   */
+  setThresholds(thresholds: Thresholds): void {
+    checkThresholds(thresholds);
+    this.thresholds = { unhealthyThreshold: thresholds.unhealthyThreshold, healthyThreshold: thresholds.healthyThreshold };
   }
 
   /** The current verdict (a new object whenever status or reason changed). */
@@ -160,4 +166,11 @@ export class HealthStateMachine {
 
 function passiveReasonOf(verdict: PassiveVerdict): string | undefined {
   return verdict.status === DEGRADED ? verdict.reason : undefined;
+}
+
+function checkThresholds(thresholds: Thresholds): void {
+  for (const key of ['unhealthyThreshold', 'healthyThreshold'] as const) {
+    const value = thresholds[key];
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be an integer ≥ 1, got ${value}`);
+  }
 }

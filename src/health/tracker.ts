@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { PassiveOptions, ProbeOptions } from '../config/options';
 import { ConnectionFailureRun } from './connection-failure-run';
 import { PassiveWindow, type TrafficSample } from './passive-window';
-import { probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind } from './probe';
+import { probeUpstream, type ProbeFunction, type ProbeResult, type ProbeResultKind, type ProbeTarget } from './probe';
 import { Prober } from './prober';
 import { HealthStateMachine } from './state-machine';
 import { HEALTHY, UNHEALTHY, type HealthStatus } from '../protocol/health';
@@ -35,6 +35,13 @@ export interface HealthTrackerOptions {
   readonly probeFunction?: ProbeFunction;
 }
 
+/** The settings a running tracker can take anew (see {@link HealthTracker.reconfigure}). */
+export type HealthSettings = Pick<HealthTrackerOptions, 'upstream' | 'probe' | 'passive'>;
+
+function samePassive(a: Required<PassiveOptions>, b: Required<PassiveOptions>): boolean {
+  return a.windowMs === b.windowMs && a.minRequests === b.minRequests && a.errorRate === b.errorRate && a.p95LatencyMs === b.p95LatencyMs;
+}
+
 /** The tracker's events. */
 export interface HealthTrackerEvents {
   /** Once per change of status, never for a change of reason alone. */
@@ -63,8 +70,11 @@ export interface HealthTrackerEvents {
  */
 export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
   private readonly machine: HealthStateMachine;
-  private readonly window: PassiveWindow;
-  private readonly run: ConnectionFailureRun;
+  private window: PassiveWindow;
+  private run: ConnectionFailureRun;
+  private settings: HealthSettings;
+  /** What the HTTP probe asks; a probe in flight keeps the target it started with. */
+  private target: ProbeTarget;
   private readonly prober: Prober;
   private readonly now: () => number;
   private readonly onProbe: ProbeObserver | undefined;
@@ -83,9 +93,10 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
     // At most one traffic-triggered probe per probe timeout: a dead upstream under heavy
     // traffic is re-probed promptly, never in a tight loop.
     this.run = new ConnectionFailureRun(CONNECTION_FAILURE_RUN, probe.timeoutMs);
-    const target = { upstream, path: probe.path, timeoutMs: probe.timeoutMs };
+    this.settings = { upstream, probe, passive };
+    this.target = { upstream, path: probe.path, timeoutMs: probe.timeoutMs };
     this.prober = new Prober({
-      probe: options.probeFunction ?? ((signal) => probeUpstream(target, signal)),
+      probe: options.probeFunction ?? ((signal) => probeUpstream(this.target, signal)),
       intervalMs: probe.intervalMs,
       onResult: (result) => this.probed(result),
       ...(options.random && { random: options.random }),
@@ -151,6 +162,25 @@ export class HealthTracker extends EventEmitter<HealthTrackerEvents> {
    */
   recordUpgradeFailure(kind: 'connection' | 'response' = 'connection'): void {
     this.recordRequest({ upstreamFailure: true, connectionFailure: kind === 'connection' });
+  }
+
+  /**
+   * New settings (live reload), without a gap and without losing the verdict: the status,
+   * its reason and the threshold counts carry over; a probe in flight finishes against
+   * what it started with; the next probe follows the new interval, counted from the start
+   * of the last one. A new passive window starts empty (its buckets are sized by
+   * `windowMs`), and a new upstream is probed at once, since the verdict was about the old one.
+   */
+  reconfigure(next: HealthSettings): void {
+    const { probe, passive, upstream } = next;
+    const previous = this.settings;
+    this.settings = { upstream, probe, passive };
+    this.machine.setThresholds(probe);
+    this.target = { upstream, path: probe.path, timeoutMs: probe.timeoutMs };
+    if (probe.timeoutMs !== previous.probe.timeoutMs) this.run = new ConnectionFailureRun(CONNECTION_FAILURE_RUN, probe.timeoutMs);
+    if (!samePassive(passive, previous.passive)) this.window = new PassiveWindow(passive);
+    this.prober.setInterval(probe.intervalMs);
+    if (upstream.href !== previous.upstream.href) this.prober.probeNow();
   }
 
   /** Stops probing (timer cleared, probe in flight aborted) and recording. Idempotent. */

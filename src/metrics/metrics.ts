@@ -89,10 +89,21 @@ export const METRIC_NAMES = {
   rejected: 'cryptid_gateway_rejected_requests_total',
   certificateExpiry: 'cryptid_gateway_certificate_expiry_timestamp_seconds',
   buildInfo: 'cryptid_gateway_build_info',
+  configReloads: 'cryptid_gateway_config_reloads_total',
   rateLimited: 'cryptid_gateway_rate_limited_total',
   rateLimitStoreErrors: 'cryptid_gateway_rate_limit_store_errors_total',
   rateLimitStoreUp: 'cryptid_gateway_rate_limit_store_up',
 } as const;
+
+/**
+ * How a configuration reload ended: `applied` (something changed), `unchanged` (same
+ * configuration), `partial` (applied, but restart-only keys were kept at their running
+ * value), `rejected` (invalid, or refused whole: the running configuration stays).
+ */
+export const RELOAD_RESULTS = ['applied', 'unchanged', 'partial', 'rejected'] as const;
+
+/** One of {@link RELOAD_RESULTS}. */
+export type ReloadResultLabel = (typeof RELOAD_RESULTS)[number];
 
 /** Options of `GatewayMetrics`. */
 export interface GatewayMetricsOptions {
@@ -260,6 +271,11 @@ export class GatewayMetrics {
     this.server.buildInfo.labels(version, protocolVersion).set(1);
   }
 
+  /** Counts one configuration reload by how it ended. */
+  configReload(result: ReloadResultLabel): void {
+    this.server.configReloads.get(result)?.inc();
+  }
+
   /**
    * Reports the sockets of an upstream keep-alive pool, read at scrape time.
    * @returns a function that stops watching it
@@ -374,6 +390,7 @@ function proxySeries(registry: Registry, pools: ReadonlySet<PoolStats>): ProxySe
 interface ServerSeries {
   readonly certificateExpiry: Gauge;
   readonly buildInfo: Gauge<'version' | 'protocol_version'>;
+  readonly configReloads: ReadonlyMap<string, Counter.Internal>;
 }
 
 function serverSeries(registry: Registry): ServerSeries {
@@ -390,6 +407,15 @@ function serverSeries(registry: Registry): ServerSeries {
       labelNames: ['version', 'protocol_version'],
       registers,
     }),
+    configReloads: zeroedChildren(
+      new Counter({
+        name: METRIC_NAMES.configReloads,
+        help: 'Configuration reloads (reconfigure, SIGHUP, a changed file), by result: applied, unchanged, partial (restart-only keys kept), rejected.',
+        labelNames: ['result'],
+        registers,
+      }),
+      RELOAD_RESULTS,
+    ),
   };
 }
 

@@ -39,7 +39,12 @@ export function isWebSocketHandshake(req: IncomingMessage): boolean {
 export class WebSocketProxy {
   private readonly tunnels = new Set<Tunnel>();
 
-  constructor(private readonly options: WebSocketProxyOptions) {}
+  constructor(private options: WebSocketProxyOptions) {}
+
+  /** New settings (live reload): handshakes in flight keep theirs, open tunnels are raw byte pipes and keep going. */
+  reconfigure(options: WebSocketProxyOptions): void {
+    this.options = options;
+  }
 
   /** Tunnels currently open. */
   get openTunnels(): number {

@@ -48,7 +48,7 @@ export class RateLimiter {
   private readonly addressOf: AddressOf;
 
   constructor(
-    private readonly settings: ResolvedRateLimits,
+    private settings: ResolvedRateLimits,
     hooks: RateLimiterHooks,
   ) {
     this.observer = hooks.observer ?? NOOP_RATE_LIMIT_OBSERVER;
@@ -68,6 +68,19 @@ export class RateLimiter {
   /** The rules in force. */
   get activeRules(): readonly CompiledRule[] {
     return this.rules;
+  }
+
+  /**
+   * New rules and replica count (live reload). The store, its connection and the counts it
+   * holds carry over (counts are kept by rule name, so a rule whose limit changed goes on
+   * from where it was); what the store is and how it is reached (`store`, `redis`,
+   * `onStoreError`, `maxKeys`) is fixed at construction. Call `applyDocument` after it when
+   * the rules follow the document.
+   */
+  reconfigure(settings: ResolvedRateLimits): void {
+    this.settings = settings;
+    this.rules = compileRules(settings.rules, settings.replicas);
+    this.observer.rulesChanged(this.rules.map((r) => r.name));
   }
 
   /**

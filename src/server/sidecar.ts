@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { GatewayOptions } from '../config/options';
 import { resolveConfig, type LoadedConfig } from '../config/resolve';
-import { ConfigError } from '../errors';
+import { ConfigError, type ConfigProblem } from '../errors';
+import type { ReloadResultLabel } from '../metrics/metrics';
+import { ConfigFileWatcher, type ConfigSource } from './config-reload';
 import { GatewayCore, wrapGateway, type Gateway } from '../gateway';
 import { listenError } from '../config/listen-error';
 import { adoptLogger, createLogger, type Logger } from '../logger';
@@ -15,10 +17,23 @@ import { writeSocketError } from '../http/json-error';
 import type { FailureKind } from '../http/error-status';
 import { CertificateWatcher } from './tls-reload';
 
+/** How one `reload()` ended (also emitted as `'reload'`). */
+export interface ReloadOutcome {
+  /** `applied`, `unchanged`, `partial` (restart-only keys kept at their running value) or `rejected` (nothing applied). */
+  readonly result: ReloadResultLabel;
+  /** Dotted keys now in force with a new value. */
+  readonly changed: readonly string[];
+  /** Restart-only keys that changed and were kept at their running value (`listen`, `tls.cert`, …). */
+  readonly kept: readonly string[];
+  /** Why it was rejected: every problem. Empty unless `rejected`. */
+  readonly problems: readonly ConfigProblem[];
+}
+
 /**
  * A running sidecar: the HTTPS listener and the gateway behind it.
- * Emits `'certificate'` (TlsMaterial) after a rotation was applied and
- * `'certificateError'` (Error) when a changed pair was refused.
+ * Emits `'certificate'` (TlsMaterial) after a rotation was applied,
+ * `'certificateError'` (Error) when a changed pair was refused, and
+ * `'reload'` (ReloadOutcome) after every configuration reload.
  */
 export interface RunningServer extends EventEmitter {
   /** `https://host:port` of the public listener. */
@@ -37,6 +52,14 @@ export interface RunningServer extends EventEmitter {
   shutdown(): Promise<void>;
   /** Stops at once: closes every connection and frees every timer. */
   close(): Promise<void>;
+  /**
+   * Reads the configuration again (what `serve` does on SIGHUP and when its `--config` file
+   * changes) and applies what can change live. Restart-only keys that changed are kept at
+   * their running value with a warning naming each; an invalid configuration is refused
+   * whole, every problem logged. Never throws. With `options` (`startServer` users), those
+   * are the configuration read, instead of the one given at start (or the CLI's layers).
+   */
+  reload(options?: StartServerOptions): ReloadOutcome;
 }
 
 /** Options of `startServer`: the gateway's options plus an optional logger. */
@@ -51,18 +74,30 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (options === null || typeof options !== 'object') {
     throw new ConfigError([{ path: '(root)', message: 'expected an options object' }]);
   }
-  const { logger: givenLogger, registry, ...rest } = options;
+  const { logger: givenLogger, registry } = options;
+  const rest = withoutLibraryFields(options);
   const loaded = resolveConfig(rest, 'serve');
   const logger = givenLogger ? adoptLogger(givenLogger) : createLogger(loaded.config.logLevel);
-  return startResolved(loaded, logger, registry);
+  return startResolved(loaded, logger, registry, { read: () => rest });
 }
 
-/** Starts the sidecar from an already resolved configuration (the CLI resolves first to report problems). */
-export async function startResolved(loaded: LoadedConfig, logger: Logger, registry?: Registry): Promise<RunningServer> {
+/** The options as the resolver takes them: `logger` and `registry` are fixed at start. */
+function withoutLibraryFields(options: StartServerOptions): unknown {
+  if (options === null || typeof options !== 'object') return options;
+  const { logger: _logger, registry: _registry, ...rest } = options;
+  return rest;
+}
+
+/**
+ * Starts the sidecar from an already resolved configuration (the CLI resolves first to
+ * report problems). `source` is where `reload()` reads the configuration again; with a
+ * `file`, a change to that file on disk reloads too.
+ */
+export async function startResolved(loaded: LoadedConfig, logger: Logger, registry: Registry | undefined, source: ConfigSource): Promise<RunningServer> {
   const { config } = loaded;
   const material = loaded.tls;
   if (!material?.keyPem || !config.tls.cert || !config.tls.key) throw new Error('serve needs tls.cert and tls.key');
-  const core = new GatewayCore(loaded, { logger, registry, answerHeaders: HSTS });
+  const core = new GatewayCore(loaded, { logger, registry, answerHeaders: HSTS, mode: 'serve' });
   const events = new EventEmitter();
   const server = createHttpsFront(core, material);
   let current = material;
@@ -84,8 +119,28 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     },
   });
 
+  const reload = (options?: StartServerOptions): ReloadOutcome => {
+    let outcome: ReloadOutcome;
+    try {
+      const read = options === undefined ? () => source.read() : () => withoutLibraryFields(options);
+      const { changed, kept } = core.reconfigure(() => resolveConfig(read(), 'serve'), 'keep');
+      const result = kept.length > 0 ? 'partial' : changed.length > 0 ? 'applied' : 'unchanged';
+      outcome = { result, changed, kept, problems: [] };
+    } catch (err) {
+      // Counted and logged by the gateway; the running configuration stays.
+      const problems = err instanceof ConfigError ? err.problems : [{ path: '(root)', message: (err as Error).message }];
+      if (!(err instanceof ConfigError))
+        logger.error({ event: 'config_reload_failed', err: (err as Error).message }, 'configuration reload failed; still running the previous configuration');
+      outcome = { result: 'rejected', changed: [], kept: [], problems };
+    }
+    events.emit('reload', outcome);
+    return outcome;
+  };
+  const configWatcher = source.file === undefined ? undefined : new ConfigFileWatcher({ file: source.file, reload: () => reload(), logger });
+
   const metricsPort = await listenAll(server, core);
   watcher.start();
+  configWatcher?.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
@@ -95,7 +150,9 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
   const stop = (graceful: boolean): Promise<void> => {
     stopping ??= (async () => {
       watcher.stop();
-      if (graceful) await gracefulShutdown(server, core, config.shutdown, logger);
+      configWatcher?.stop();
+      // The shutdown settings in force now: they may have been reloaded since the start.
+      if (graceful) await gracefulShutdown(server, core, core.config.shutdown, logger);
       else await closeAtOnce(server, core);
     })();
     return stopping;
@@ -110,6 +167,7 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
     certificate: { get: () => current },
     shutdown: { value: () => stop(true) },
     close: { value: () => stop(false) },
+    reload: { value: reload },
   }) as RunningServer;
 }
 

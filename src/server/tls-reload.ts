@@ -1,12 +1,6 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from '../logger';
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material';
-
-/** Both halves of a rotation land within this long of each other. */
-const DEBOUNCE_MS = 100;
-/** File systems that do not report changes are re-read this often. */
-const POLL_MS = 30000;
+import { FileWatch } from './file-watch';
 
 /** What the watcher watches and whom it tells. */
 export interface CertificateWatcherOptions {
@@ -26,43 +20,36 @@ export interface CertificateWatcherOptions {
 }
 
 /**
- * Watches a certificate and key for rotation. It watches the directories, not the files:
- * Kubernetes rotates a mounted Secret by swapping the `..data` symlink, and an
- * editor or cert-manager may replace a file by rename; both only show on the directory.
+ * Watches a certificate and key for rotation (by their directories: see `FileWatch`,
+ * which also covers the Kubernetes `..data` symlink swap of a mounted Secret).
  * A half-written or mismatched pair is refused with a logged error and the old pair stays.
  */
 export class CertificateWatcher {
-  private readonly watchers: FSWatcher[] = [];
-  private debounce: NodeJS.Timeout | undefined;
-  private poll: NodeJS.Timeout | undefined;
+  private readonly watch: FileWatch;
   private current: TlsMaterial;
   private lastError: string | undefined;
 
   constructor(private readonly options: CertificateWatcherOptions) {
     this.current = options.current;
+    this.watch = new FileWatch({
+      files: [options.certPath, options.keyPath],
+      onChange: () => this.check(),
+      logger: options.logger,
+      errorEvent: 'tls_watch_error',
+      what: 'certificate',
+      debounceMs: options.debounceMs,
+      pollMs: options.pollMs,
+    });
   }
 
   /** Starts watching. */
   start(): void {
-    for (const dir of new Set([dirname(this.options.certPath), dirname(this.options.keyPath)])) {
-      try {
-        const watcher = watch(dir, { persistent: false }, () => this.schedule());
-        watcher.on('error', (err) => this.options.logger.warn({ event: 'tls_watch_error', err: err.message }, 'certificate directory watch failed; polling only'));
-        this.watchers.push(watcher);
-      } catch (err) {
-        this.options.logger.warn({ event: 'tls_watch_error', err: (err as Error).message }, 'cannot watch certificate directory; polling only');
-      }
-    }
-    this.poll = setInterval(() => this.check(), this.options.pollMs ?? POLL_MS);
-    this.poll.unref();
+    this.watch.start();
   }
 
   /** Stops watching and frees every timer. */
   stop(): void {
-    for (const watcher of this.watchers.splice(0)) watcher.close();
-    clearTimeout(this.debounce);
-    clearInterval(this.poll);
-    this.debounce = this.poll = undefined;
+    this.watch.stop();
   }
 
   /** Reads the files now and applies them if they changed and are usable. Returns true on a change. */
@@ -85,14 +72,5 @@ export class CertificateWatcher {
     this.current = next;
     this.options.onChange(next);
     return true;
-  }
-
-  private schedule(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.check();
-    }, this.options.debounceMs ?? DEBOUNCE_MS);
-    this.debounce.unref();
   }
 }

@@ -143,7 +143,7 @@ describe('resolveConfig', () => {
     const problems = problemsOf({ ...minimal, upstraem: 'x', tls: { crt: 'a' }, health: { probe: { interval: 5 } } });
     expect(problems).toEqual(
       expect.arrayContaining([
-        { path: 'upstraem', message: expect.stringMatching(/unknown key.*upstream/) },
+        { path: 'upstraem', message: expect.stringMatching(/^unknown key: did you mean "upstream"\? \(expected one of: .*upstream/) },
         { path: 'tls.crt', message: expect.stringMatching(/unknown key.*cert, key/) },
         { path: 'health.probe.interval', message: expect.stringMatching(/unknown key.*intervalMs/) },
       ]),

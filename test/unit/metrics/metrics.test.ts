@@ -39,6 +39,7 @@ const EXPECTED: Record<string, [string, string[]]> = {
   cryptid_gateway_rejected_requests_total: ['counter', ['reason']],
   cryptid_gateway_certificate_expiry_timestamp_seconds: ['gauge', []],
   cryptid_gateway_build_info: ['gauge', ['protocol_version', 'version']],
+  cryptid_gateway_config_reloads_total: ['counter', ['result']],
   cryptid_gateway_upstream_state_transitions_total: ['counter', ['from', 'to']],
   cryptid_gateway_upstream_sockets: ['gauge', ['state']],
   cryptid_gateway_rate_limited_total: ['counter', ['rule']],
