@@ -42,6 +42,6 @@ describe('the package as users load it (built dist/, by its own name)', () => {
     };
     expect(typeof useGateway).toBe('function');
     expect(typeof consoleLike.debug).toBe('function');
-    expect(options.discovery.document.server_name).toBe('chat.example.com');
+    expect(options.discovery.document?.server_name).toBe('chat.example.com');
   });
 });
