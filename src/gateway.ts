@@ -5,8 +5,9 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { GatewayOptions, HostPort, ResolvedConfig } from './config/options';
 import { resolveConfig, type LoadedConfig } from './config/resolve';
-import type { DiscoveryDocument } from './protocol/document';
+import { DOCUMENT_DEFAULTS, type DiscoveryDocument, type DocumentTemplate } from './protocol/document';
 import { DiscoveryEndpoint } from './discovery/handler';
+import { UpstreamDocumentSource } from './discovery/upstream-document';
 import { ConfigError } from './errors';
 import { HealthEndpoint } from './health/handler';
 import { PublishedHealth } from './health/published';
@@ -69,8 +70,8 @@ export interface Gateway {
   metricsListener(): Promise<HostPort | undefined>;
   /** The upstream's health as the gateway reports it: status, reason and since when. */
   readonly health: HealthState;
-  /** The discovery document as currently published. */
-  readonly document: DiscoveryDocument;
+  /** The discovery document as currently published; undefined with `discovery.source: upstream` until the upstream's first valid one. */
+  readonly document: DiscoveryDocument | undefined;
   /** The resolved configuration (defaults filled in). */
   readonly config: ResolvedConfig;
   /** True once shutdown has begun: discovery, health and `/readyz` answer 503. `health` stays the upstream's verdict. */
@@ -114,6 +115,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly config: ResolvedConfig;
   readonly logger: Logger;
   readonly discovery: DiscoveryEndpoint;
+  /** With `discovery.source: upstream`: fetches the upstream's document and publishes each new one. */
+  readonly discoverySource: UpstreamDocumentSource | undefined;
   readonly tracker: HealthTracker;
   readonly healthEndpoint: HealthEndpoint;
   /** What `/v1/health` answers: the upstream's verdict, or "shutting down" once the drain began. */
@@ -139,7 +142,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       ...(internals.registry && { registry: internals.registry }),
       defaultMetrics: config.metrics.defaultMetrics,
       version: config.health.version,
-      protocolVersion: String(config.discovery.document.protocol_version),
+      protocolVersion: String(config.discovery.document.protocol_version ?? DOCUMENT_DEFAULTS.protocol_version),
     });
     this.metricsHandler = createMetricsHandler(this.metrics.registry);
     if (loaded.tls) this.metrics.setCertificateExpiry(loaded.tls.notAfterMs / 1000);
@@ -156,7 +159,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.healthEndpoint = new HealthEndpoint(this.published, { version: config.health.version });
 
     this.discovery = new DiscoveryEndpoint(
-      config.discovery.document,
+      // From the upstream: nothing to publish (503) until its first valid document.
+      config.discovery.source === 'config' ? config.discovery.document : undefined,
       config.discovery.enabled,
       loaded.tls?.fingerprint,
       // 503 while shutting down or while the upstream is unhealthy: clients go to a healthy peer.
@@ -176,11 +180,24 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       // Behind a trusted load balancer the limit is per client, not per balancer.
       this.rateLimiter = new RateLimiter(config.rateLimits, { logger: this.logger, observer, addressOf: (req) => trusted.clientAddress(req) });
       // The rules follow the document as served, not as configured.
-      this.rateLimiter.applyDocument(this.discovery.document);
+      const served = this.discovery.document;
+      if (served !== undefined) this.rateLimiter.applyDocument(served);
       this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
     }
+    this.discoverySource =
+      config.discovery.source === 'upstream'
+        ? new UpstreamDocumentSource({
+            upstream: config.upstream,
+            refreshMs: config.discovery.refreshMs,
+            overrides: config.discovery.document,
+            logger: this.logger,
+            onDocument: (template) => this.documentChanged(template),
+            onRefresh: (result) => this.metrics.discoveryRefresh(result, Date.now() / 1000),
+          })
+        : undefined;
     // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
+    this.discoverySource?.start();
   }
 
   get shuttingDown(): boolean {
@@ -263,6 +280,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.closed ??= (async () => {
       this.beginShutdown();
       this.tracker.stop();
+      await this.discoverySource?.close();
       await this.proxy.close();
       await this.rateLimiter?.close();
       const listener = await this.metricsListener?.catch(() => undefined);
@@ -270,6 +288,15 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       this.emit('close');
     })();
     return this.closed;
+  }
+
+  /** A new document from the upstream: published, and the rate limits and build info follow it. */
+  private documentChanged(template: DocumentTemplate): void {
+    this.discovery.setDocument(template);
+    const served = this.discovery.document;
+    if (served === undefined) return;
+    this.rateLimiter?.applyDocument(served);
+    this.metrics.setBuildInfo(this.config.health.version, served.protocol_version);
   }
 
   /** Answers one of the gateway's own routes and records it: these handlers respond synchronously. */
