@@ -45,7 +45,7 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
 function serverNameLine(discovery: ResolvedDiscovery): string {
   const name = discovery.document.server_name;
   if (discovery.source === 'config') return String(name);
-  return typeof name === 'string' ? `${name} (overrides the upstream's)` : 'from the upstream\'s document';
+  return typeof name === 'string' ? `${name} (overrides the upstream's)` : "from the upstream's document";
 }
 
 /** `memory: federation 1000 per 60 s, announce 240 per 3600 s`, or `off`. */

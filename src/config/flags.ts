@@ -51,7 +51,7 @@ export const SERVE_FLAGS = [
     env: 'CRYPTID_DISCOVERY_SOURCE',
     key: 'discovery.source',
     value: 'SOURCE',
-    help: 'config|upstream: publish the upstream\'s own document',
+    help: "config|upstream: publish the upstream's own document",
   },
   { name: 'listen', env: 'CRYPTID_LISTEN', key: 'listen', value: 'HOST:PORT', help: `public HTTPS listener (${DEFAULTS.listen})` },
   { name: 'tls-cert', env: 'CRYPTID_TLS_CERT', key: 'tls.cert', value: 'FILE', help: 'PEM certificate, leaf first' },

@@ -48,7 +48,8 @@ function withOverrides(upstream: Record<string, unknown>, overrides: DocumentOve
     if (value === undefined) continue;
     const theirs = upstream[key];
     // A limit object the upstream got wrong stays wrong: the overrides must not hide it behind defaults.
-    merged[key] = (key === 'rate_limits' || key === 'message_limits') && isPlainObject(value) && theirs !== undefined ? (isPlainObject(theirs) ? { ...theirs, ...value } : theirs) : value;
+    merged[key] =
+      (key === 'rate_limits' || key === 'message_limits') && isPlainObject(value) && theirs !== undefined ? (isPlainObject(theirs) ? { ...theirs, ...value } : theirs) : value;
   }
   return merged;
 }

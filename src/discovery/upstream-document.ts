@@ -102,7 +102,10 @@ export class UpstreamDocumentSource extends EventEmitter<UpstreamDocumentEvents>
       result = outcome.kind === 'unreachable' ? this.unreachable(outcome.reason) : this.answered(outcome);
     } catch (err) {
       // Publishing failed (a bug, not the upstream's doing): logged, and the schedule goes on.
-      this.options.logger.error({ event: 'discovery_refresh_error', err: err instanceof Error ? err.message : String(err) }, 'could not publish the upstream discovery document');
+      this.options.logger.error(
+        { event: 'discovery_refresh_error', err: err instanceof Error ? err.message : String(err) },
+        'could not publish the upstream discovery document',
+      );
     } finally {
       this.schedule();
     }
