@@ -6,8 +6,9 @@ import type { Registry } from 'prom-client';
 import type { GatewayOptions, HostPort, ResolvedConfig } from './config/options';
 import { planReload, type ReconfigureResult, type RestartOnlyPolicy } from './config/reload-plan';
 import { resolveConfig, type ConfigMode, type LoadedConfig } from './config/resolve';
-import type { DiscoveryDocument } from './protocol/document';
+import { DOCUMENT_DEFAULTS, type DiscoveryDocument, type DocumentTemplate } from './protocol/document';
 import { DiscoveryEndpoint } from './discovery/handler';
+import { UpstreamDocumentSource } from './discovery/upstream-document';
 import { ConfigError, type ConfigProblem } from './errors';
 import { HealthEndpoint } from './health/handler';
 import { PublishedHealth } from './health/published';
@@ -70,8 +71,8 @@ export interface Gateway {
   metricsListener(): Promise<HostPort | undefined>;
   /** The upstream's health as the gateway reports it: status, reason and since when. */
   readonly health: HealthState;
-  /** The discovery document as currently published. */
-  readonly document: DiscoveryDocument;
+  /** The discovery document as currently published; undefined with `discovery.source: upstream` until the upstream's first valid one. */
+  readonly document: DiscoveryDocument | undefined;
   /** The resolved configuration in force (defaults filled in); a new object after each `reconfigure()` that changed something. */
   readonly config: ResolvedConfig;
   /**
@@ -127,6 +128,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   private readonly mode: ConfigMode;
   readonly logger: Logger;
   readonly discovery: DiscoveryEndpoint;
+  /** With `discovery.source: upstream`: fetches the upstream's document and publishes each new one (replaced when a reload changes where or how often). */
+  discoverySource: UpstreamDocumentSource | undefined;
   readonly tracker: HealthTracker;
   readonly healthEndpoint: HealthEndpoint;
   /** What `/v1/health` answers: the upstream's verdict, or "shutting down" once the drain began. */
@@ -153,7 +156,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       ...(internals.registry && { registry: internals.registry }),
       defaultMetrics: config.metrics.defaultMetrics,
       version: config.health.version,
-      protocolVersion: String(config.discovery.document.protocol_version),
+      protocolVersion: String(config.discovery.document.protocol_version ?? DOCUMENT_DEFAULTS.protocol_version),
     });
     this.metricsHandler = createMetricsHandler(this.metrics.registry);
     if (loaded.tls) this.metrics.setCertificateExpiry(loaded.tls.notAfterMs / 1000);
@@ -170,7 +173,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.healthEndpoint = new HealthEndpoint(this.published, { version: config.health.version });
 
     this.discovery = new DiscoveryEndpoint(
-      config.discovery.document,
+      // From the upstream: nothing to publish (503) until its first valid document.
+      config.discovery.source === 'config' ? config.discovery.document : undefined,
       config.discovery.enabled,
       loaded.tls?.fingerprint,
       // 503 while shutting down or while the upstream is unhealthy: clients go to a healthy peer.
@@ -185,8 +189,10 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     });
     this.metrics.watchPool(this.proxy.pool);
     this.applyRateLimits(config);
+    this.discoverySource = this.upstreamSource(config);
     // Probing starts at once, so the first verdict is there before the first request needs it.
     this.tracker.start();
+    this.discoverySource?.start();
   }
 
   /** The configuration in force. */
@@ -247,17 +253,57 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
    * The document goes first: it is the one step that can refuse (no fingerprint to publish).
    */
   private apply(next: ResolvedConfig): void {
+    const previous = this.current;
     try {
-      this.discovery.setDocument(next.discovery.document, next.discovery.enabled);
+      // The upstream's document stays published until a changed source brings its own.
+      if (next.discovery.source === 'config') this.discovery.setDocument(next.discovery.document, next.discovery.enabled);
+      else this.discovery.setEnabled(next.discovery.enabled);
     } catch (err) {
       throw new ConfigError([{ path: 'discovery.document.certificate_fingerprint', message: (err as Error).message }], { cause: err });
     }
     this.current = next;
-    this.metrics.setBuildInfo(next.health.version, String(next.discovery.document.protocol_version));
+    this.replaceDiscoverySource(previous, next);
+    this.metrics.setBuildInfo(next.health.version, this.protocolVersion());
     this.healthEndpoint.setVersion(next.health.version);
     this.tracker.reconfigure({ upstream: next.upstream, probe: next.health.probe, passive: next.health.passive });
     this.proxy.reconfigure(next);
     this.applyRateLimits(next);
+  }
+
+  /** A new upstream source when a reload changed where the document comes from, how often, or its overrides; the old one stops. */
+  private replaceDiscoverySource(previous: ResolvedConfig, next: ResolvedConfig): void {
+    const same =
+      previous.discovery.source === next.discovery.source &&
+      previous.upstream.href === next.upstream.href &&
+      previous.discovery.refreshMs === next.discovery.refreshMs &&
+      JSON.stringify(previous.discovery.document) === JSON.stringify(next.discovery.document);
+    if (same) return;
+    const old = this.discoverySource;
+    this.discoverySource = this.upstreamSource(next);
+    void old?.close().catch(() => undefined);
+    this.discoverySource?.start();
+  }
+
+  /** The source of `discovery.source: upstream`, not started; undefined for a configured document. */
+  private upstreamSource(config: ResolvedConfig): UpstreamDocumentSource | undefined {
+    if (config.discovery.source !== 'upstream') return undefined;
+    const source: UpstreamDocumentSource = new UpstreamDocumentSource({
+      upstream: config.upstream,
+      refreshMs: config.discovery.refreshMs,
+      overrides: config.discovery.document,
+      logger: this.logger,
+      // A replaced source's last fetch may still land: only the source in force publishes.
+      onDocument: (template) => {
+        if (source === this.discoverySource) this.documentChanged(template);
+      },
+      onRefresh: (result) => this.metrics.discoveryRefresh(result, Date.now() / 1000),
+    });
+    return source;
+  }
+
+  /** The protocol version as published, for `build_info`. */
+  private protocolVersion(): string {
+    return String(this.discovery.document?.protocol_version ?? DOCUMENT_DEFAULTS.protocol_version);
   }
 
   /** Builds, updates or drops the rate limiter; its store and counts carry over while it stays on. */
@@ -277,7 +323,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);
     }
     // The rules follow the document as served, not as configured.
-    this.rateLimiter.applyDocument(this.discovery.document);
+    const served = this.discovery.document;
+    if (served !== undefined) this.rateLimiter.applyDocument(served);
   }
 
   get shuttingDown(): boolean {
@@ -360,6 +407,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.closed ??= (async () => {
       this.beginShutdown();
       this.tracker.stop();
+      await this.discoverySource?.close();
       await this.proxy.close();
       await this.rateLimiter?.close();
       const listener = await this.metricsListener?.catch(() => undefined);
@@ -367,6 +415,15 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       this.emit('close');
     })();
     return this.closed;
+  }
+
+  /** A new document from the upstream: published, and the rate limits and build info follow it. */
+  private documentChanged(template: DocumentTemplate): void {
+    this.discovery.setDocument(template);
+    const served = this.discovery.document;
+    if (served === undefined) return;
+    this.rateLimiter?.applyDocument(served);
+    this.metrics.setBuildInfo(this.config.health.version, String(served.protocol_version));
   }
 
   /** Answers one of the gateway's own routes and records it: these handlers respond synchronously. */

@@ -20,7 +20,8 @@ export { DEFAULTS } from './config/defaults';
 export type { GatewayOptions, ResolvedConfig, ProbeOptions, PassiveOptions, ListenAddress, HostPort, ParsedBodyMode } from './config/options';
 export type { LogLevel, GatewayLogger, LogMethod } from './logger';
 export type { RateLimitOptions, RateLimitRuleOptions, RateLimitRedisOptions, RateLimitKey } from './config/options';
-export type { DiscoveryDocument, DiscoveryDocumentOptions, RateLimits, MessageLimits } from './protocol/document';
+export type { DiscoveryFromConfig, DiscoveryFromUpstream, ResolvedDiscovery } from './config/options';
+export type { DiscoveryDocument, DiscoveryDocumentOptions, DocumentOverrides, RateLimits, MessageLimits } from './protocol/document';
 export { DOCUMENT_DEFAULTS } from './protocol/document';
 export { fingerprintOfDer, fingerprintOfPem } from './protocol/fingerprint';
 

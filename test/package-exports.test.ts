@@ -34,14 +34,16 @@ describe('the package as users load it (built dist/, by its own name)', () => {
     };
     const consoleLike: GatewayLogger = { error: console.error, warn: console.warn, info: console.info, debug: console.debug };
     const onStatus = (change: StatusChange): string => `${change.previous} → ${change.status}: ${change.reason}`;
-    const useGateway = async (g: Gateway): Promise<DiscoveryDocument> => {
+    const useGateway = async (g: Gateway): Promise<DiscoveryDocument | undefined> => {
       g.on('status', onStatus);
       g.on('metricsError', (err: Error) => err.message);
       const metrics: HostPort | undefined = await g.metricsListener();
-      return { ...g.document, metricsPort: metrics?.port };
+      // Undefined only with discovery.source: upstream, before the upstream's first valid document.
+      const document = g.document;
+      return document && { ...document, metricsPort: metrics?.port };
     };
     expect(typeof useGateway).toBe('function');
     expect(typeof consoleLike.debug).toBe('function');
-    expect(options.discovery.document.server_name).toBe('chat.example.com');
+    expect(options.discovery.document?.server_name).toBe('chat.example.com');
   });
 });

@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { readConfigFile } from '../config/load';
-import type { ResolvedRateLimits } from '../config/options';
+import type { ResolvedDiscovery, ResolvedRateLimits } from '../config/options';
 import { resolveConfig } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { parseCommandArgs, UsageError } from './args';
@@ -27,7 +27,7 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
     io.stdout.write(
       `${file}: configuration is valid\n` +
         `  upstream     ${config.upstream.origin}\n` +
-        `  server_name  ${config.discovery.document.server_name}\n` +
+        `  server_name  ${serverNameLine(config.discovery)}\n` +
         `  listen       ${config.listen.host}:${config.listen.port}\n` +
         `  metrics      ${config.metrics.listen === false ? 'off' : `${config.metrics.listen.host}:${config.metrics.listen.port}`}\n` +
         (tls ? `  fingerprint  ${tls.fingerprint}\n` : '') +
@@ -39,6 +39,13 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
     io.stderr.write(`${file}: ${err.message}\n`);
     return EXIT.error;
   }
+}
+
+/** The configured name; with the document from the upstream, the override or where it comes from. */
+function serverNameLine(discovery: ResolvedDiscovery): string {
+  const name = discovery.document.server_name;
+  if (discovery.source === 'config') return String(name);
+  return typeof name === 'string' ? `${name} (overrides the upstream's)` : "from the upstream's document";
 }
 
 /** `memory: federation 1000 per 60 s, announce 240 per 3600 s`, or `off`. */

@@ -10,7 +10,7 @@ export const DEFAULTS = {
     listen: '0.0.0.0:9464',
     defaultMetrics: true,
   },
-  discovery: { enabled: true },
+  discovery: { enabled: true, source: 'config', refreshMs: 300000 },
   health: {
     probe: { path: '/v1/health', intervalMs: 5000, timeoutMs: 2000, unhealthyThreshold: 3, healthyThreshold: 2 },
     passive: { windowMs: 60000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2000 },
@@ -35,3 +35,6 @@ export const DEFAULTS = {
 export function defaultMaxBodyBytes(maxMessageSize: number): number {
   return Math.ceil((maxMessageSize * 4) / 3) + 65536;
 }
+
+/** The shortest `discovery.refreshMs`: an upstream is not asked for its document more than once a second. */
+export const MIN_REFRESH_MS = 1000;

@@ -46,6 +46,13 @@ export const SERVE_FLAGS = [
     value: 'NAME',
     help: 'published server_name (an FQDN)',
   },
+  {
+    name: 'discovery-source',
+    env: 'CRYPTID_DISCOVERY_SOURCE',
+    key: 'discovery.source',
+    value: 'SOURCE',
+    help: "config|upstream: publish the upstream's own document",
+  },
   { name: 'listen', env: 'CRYPTID_LISTEN', key: 'listen', value: 'HOST:PORT', help: `public HTTPS listener (${DEFAULTS.listen})` },
   { name: 'tls-cert', env: 'CRYPTID_TLS_CERT', key: 'tls.cert', value: 'FILE', help: 'PEM certificate, leaf first' },
   { name: 'tls-key', env: 'CRYPTID_TLS_KEY', key: 'tls.key', value: 'FILE', help: 'PEM private key' },

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { GatewayLogger, LogLevel } from '../logger';
 import type { Registry } from 'prom-client';
-import type { DiscoveryDocumentOptions, DocumentTemplate } from '../protocol/document';
+import type { DiscoveryDocumentOptions, DocumentOverrides, DocumentTemplate } from '../protocol/document';
 
 /** An address to listen on: `"host:port"`, `":port"`, `"[::1]:port"` or a port number. */
 export type ListenAddress = string | number;
@@ -103,9 +103,37 @@ export interface RateLimitOptions {
   rules?: RateLimitRuleOptions[] | null;
 }
 
+/** `discovery` with the document written in the configuration (the default). */
+export interface DiscoveryFromConfig {
+  /** `false` answers 404 `ENDPOINT_NOT_FOUND`. @default true */
+  enabled?: boolean;
+  /** Where the published document comes from: this configuration, or the upstream's own. @default "config" */
+  source?: 'config';
+  /** With `source: upstream`, how often the upstream's document is fetched again (at least 1000). @default 300000 */
+  refreshMs?: number;
+  /** The published document; protocol field names. */
+  document: DiscoveryDocumentOptions;
+}
+
+/**
+ * `discovery` with the document fetched from `{upstream}/.well-known/cryptid` at start and
+ * every `refreshMs`, validated like a configured one; the gateway's own certificate
+ * fingerprint is written over the upstream's.
+ */
+export interface DiscoveryFromUpstream {
+  /** `false` answers 404 `ENDPOINT_NOT_FOUND`. @default true */
+  enabled?: boolean;
+  source: 'upstream';
+  /** How often the upstream's document is fetched again, in milliseconds (at least 1000). @default 300000 */
+  refreshMs?: number;
+  /** Fields that override the upstream's (limit objects field by field); none is required. */
+  document?: DocumentOverrides;
+}
+
 /**
  * Options of `createGateway()` and `startServer()`; the same keys a configuration file
- * holds. Only `upstream` and `discovery.document.server_name` are required.
+ * holds. Only `upstream` and `discovery.document.server_name` are required (the latter not
+ * with `discovery.source: upstream`).
  */
 export interface GatewayOptions {
   /** http(s) URL of the Cryptid server, an origin without path (`http://127.0.0.1:8008`). */
@@ -128,12 +156,7 @@ export interface GatewayOptions {
     /** Export `process_*` and `nodejs_*` metrics. @default true */
     defaultMetrics?: boolean;
   };
-  discovery: {
-    /** `false` answers 404 `ENDPOINT_NOT_FOUND`. @default true */
-    enabled?: boolean;
-    /** The published document; protocol field names. */
-    document: DiscoveryDocumentOptions;
-  };
+  discovery: DiscoveryFromConfig | DiscoveryFromUpstream;
   health?: {
     /** Reported as `version` by `/v1/health`. @default the package version */
     version?: string;
@@ -216,7 +239,7 @@ export interface ResolvedConfig {
   listen: HostPort;
   tls: { cert: string | undefined; key: string | undefined };
   metrics: { listen: HostPort | false; defaultMetrics: boolean };
-  discovery: { enabled: boolean; document: DocumentTemplate };
+  discovery: ResolvedDiscovery;
   health: {
     version: string;
     probe: Required<ProbeOptions>;
@@ -235,6 +258,11 @@ export interface ResolvedConfig {
   shutdown: { drainDelayMs: number; timeoutMs: number };
   logLevel: LogLevel;
 }
+
+/** `discovery` after validation and defaults: the configured document, or the overrides of the upstream's. */
+export type ResolvedDiscovery =
+  | { readonly enabled: boolean; readonly source: 'config'; readonly refreshMs: number; readonly document: DocumentTemplate }
+  | { readonly enabled: boolean; readonly source: 'upstream'; readonly refreshMs: number; readonly document: DocumentOverrides };
 
 /** A rate-limit rule after validation: `match` parsed, `key` filled in. */
 export interface ResolvedRateLimitRule {

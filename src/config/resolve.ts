@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
 import { ConfigError, type ConfigProblem } from '../errors';
-import { documentNearMisses } from '../protocol/document';
+import { DOCUMENT_DEFAULTS, documentNearMisses, type MessageLimits, type RateLimits } from '../protocol/document';
 import { nearMissOf } from '../protocol/near-miss';
 import { PACKAGE_VERSION } from '../version';
 import { DEFAULTS, defaultMaxBodyBytes } from './defaults';
 import { parseListenAddress } from './listen-address';
 import { readRedisCa, resolveRateLimits } from './resolve-rate-limits';
-import type { HostPort, ResolvedConfig } from './options';
+import type { HostPort, ResolvedConfig, ResolvedDiscovery } from './options';
 import { configSchema, type ParsedConfig } from './schema';
 
 /** Where the configuration is used: `serve` needs a certificate and key and opens the metrics listener by default. */
@@ -47,7 +47,7 @@ export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
     }
   }
 
-  const literal = parsed.success ? parsed.data.discovery.document.certificate_fingerprint : undefined;
+  const literal = parsed.success ? parsed.data.discovery.document?.certificate_fingerprint : undefined;
   if (tls && literal !== undefined && literal !== tls.fingerprint) {
     problems.push({
       path: 'discovery.document.certificate_fingerprint',
@@ -76,25 +76,38 @@ export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
 
 function finish(p: ParsedConfig, mode: ConfigMode, redisCa: string | undefined): ResolvedConfig {
   const metricsListen = p.metrics.listen ?? (mode === 'serve' ? DEFAULTS.metrics.listen : false);
+  const limits = startingLimits(p.discovery);
   return {
     upstream: new URL(p.upstream),
     listen: hostPort(p.listen),
     tls: { cert: p.tls.cert, key: p.tls.key },
     metrics: { listen: metricsListen === false ? false : hostPort(metricsListen), defaultMetrics: p.metrics.defaultMetrics },
-    discovery: { enabled: p.discovery.enabled, document: p.discovery.document as ResolvedConfig['discovery']['document'] },
+    discovery: p.discovery as ResolvedDiscovery,
     health: { version: p.health.version ?? PACKAGE_VERSION, probe: p.health.probe, passive: p.health.passive },
     proxy: {
       timeoutMs: p.proxy.timeoutMs,
       failFast: p.proxy.failFast,
-      maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(p.discovery.document.message_limits.max_message_size),
+      maxBodyBytes: p.proxy.maxBodyBytes ?? defaultMaxBodyBytes(limits.message.max_message_size),
       parsedBody: p.proxy.parsedBody,
       paths: p.proxy.paths,
       trustedProxies: p.proxy.trustedProxies,
       maxConnections: p.proxy.maxConnections,
     },
-    rateLimits: resolveRateLimits(p.rateLimits, p.discovery.document.rate_limits, redisCa),
+    rateLimits: resolveRateLimits(p.rateLimits, limits.rate, redisCa),
     shutdown: p.shutdown,
     logLevel: p.logLevel,
+  };
+}
+
+/**
+ * The limits the body cap and the default rate-limit rules start from: the configured
+ * document's (defaults filled in), or, until the upstream's document is known, the
+ * defaults with the overrides.
+ */
+function startingLimits(d: ParsedConfig['discovery']): { rate: RateLimits; message: MessageLimits } {
+  return {
+    rate: { ...DOCUMENT_DEFAULTS.rate_limits, ...d.document?.rate_limits } as RateLimits,
+    message: { ...DOCUMENT_DEFAULTS.message_limits, ...d.document?.message_limits } as MessageLimits,
   };
 }
 

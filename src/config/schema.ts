@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { configuredDocumentSchema } from '../protocol/document';
-import { DEFAULTS } from './defaults';
+import { SERVER_NAME_EXPECTED, configuredDocumentSchema, documentOverridesSchema } from '../protocol/document';
+import { DEFAULTS, MIN_REFRESH_MS } from './defaults';
 import { parseListenAddress } from './listen-address';
 import { rateLimitsSchema } from './rate-limit-schema';
 
@@ -73,6 +73,44 @@ const filePath = z.string({ error: 'expected a file path' }).min(1, 'expected a 
 const probePath = z.string({ error: 'expected a path starting with "/"' }).regex(/^\/[^\s#]*$/, 'expected a path starting with "/"');
 
 /**
+ * The `discovery` block. The `document` is parsed field by field (each field's own rules);
+ * with `source: config` it must also name `server_name`, and gets the protocol's defaults;
+ * with `source: upstream` it holds only the overrides given.
+ */
+const discoverySchema = z
+  .strictObject(
+    {
+      enabled: bool.default(DEFAULTS.discovery.enabled),
+      source: z.enum(['config', 'upstream'], { error: 'expected "config" or "upstream"' }).default(DEFAULTS.discovery.source),
+      refreshMs: z
+        .number({ error: `expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)` })
+        .int(`expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)`)
+        .min(MIN_REFRESH_MS, `expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)`)
+        .default(DEFAULTS.discovery.refreshMs),
+      document: documentOverridesSchema.optional(),
+    },
+    { error: 'expected an object with a "document" (server_name is required)' },
+  )
+  // Runs even when a sibling field failed: a bad refreshMs must not hide a missing server_name.
+  .superRefine(
+    (d, ctx) => {
+      if (typeof d !== 'object' || d === null || d.source !== 'config') return;
+      // A missing block counts as {}, so the report names server_name itself; a document that is no object is reported as such.
+      const document: unknown = d.document ?? {};
+      const unnamed = typeof document === 'object' && document !== null && !Array.isArray(document) && (document as { server_name?: unknown }).server_name === undefined;
+      if (unnamed) ctx.addIssue({ code: 'custom', path: ['document', 'server_name'], message: SERVER_NAME_EXPECTED, input: undefined });
+    },
+    { when: () => true },
+  )
+  // A configured document gets the protocol's defaults (an invalid one is reported, and its value dropped).
+  .overwrite((d) => {
+    if (d.source !== 'config') return { ...d, document: d.document ?? {} };
+    const configured = configuredDocumentSchema.safeParse(d.document ?? {});
+    return configured.success ? { ...d, document: configured.data } : d;
+  })
+  .prefault({});
+
+/**
  * The configuration schema shared by library options, files, environment and flags
  * alike. Strict objects: an unknown key is an error, which catches typos.
  * Defaults come from `DEFAULTS`; mode-dependent ones (metrics.listen) are filled in resolve.
@@ -87,16 +125,7 @@ export const configSchema = z.strictObject({
       defaultMetrics: bool.default(DEFAULTS.metrics.defaultMetrics),
     })
     .default({ defaultMetrics: DEFAULTS.metrics.defaultMetrics }),
-  discovery: z
-    .strictObject(
-      {
-        enabled: bool.default(DEFAULTS.discovery.enabled),
-        // prefault: a missing block is parsed as {}, so the report names server_name itself.
-        document: configuredDocumentSchema.prefault(() => ({}) as z.input<typeof configuredDocumentSchema>),
-      },
-      { error: 'expected an object with a "document" (server_name is required)' },
-    )
-    .prefault({}),
+  discovery: discoverySchema,
   health: z
     .strictObject({
       version: z.string({ error: 'expected a version string' }).min(1, 'expected a version string').optional(),

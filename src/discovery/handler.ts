@@ -21,34 +21,35 @@ interface Prepared {
  * are built when the document or the certificate changes, never per request.
  */
 export class DiscoveryEndpoint {
-  private prepared: Prepared;
+  /** Undefined while there is no document to publish yet (`discovery.source: upstream`): 503. */
+  private prepared: Prepared | undefined;
   /** The serving certificate's fingerprint, which wins over a literal one in the template. */
   private fingerprint: string | undefined;
 
   /**
-   * @param template the configured document
+   * @param template the document to publish, or undefined while there is none yet (503)
    * @param enabled `false` answers 404 `ENDPOINT_NOT_FOUND`
    * @param fingerprint the serving certificate's fingerprint, or undefined to use the template's literal one
    * @param isAvailable answers false while shutting down or while the upstream is unhealthy (503)
    */
   constructor(
-    private template: DocumentTemplate,
+    private template: DocumentTemplate | undefined,
     private enabled: boolean,
     fingerprint: string | undefined,
     private readonly isAvailable: () => boolean,
   ) {
     this.fingerprint = fingerprint;
-    this.prepared = this.prepare(fingerprint);
+    this.prepared = this.prepare();
   }
 
-  /** The document as currently published. */
-  get document(): DiscoveryDocument {
-    return this.prepared.document;
+  /** The document as currently published; undefined while there is none yet. */
+  get document(): DiscoveryDocument | undefined {
+    return this.prepared?.document;
   }
 
-  /** The current strong ETag. */
-  get etag(): string {
-    return this.prepared.etag;
+  /** The current strong ETag; undefined while there is no document. */
+  get etag(): string | undefined {
+    return this.prepared?.etag;
   }
 
   /** Whether the endpoint answers (`discovery.enabled`) or says 404. */
@@ -58,25 +59,31 @@ export class DiscoveryEndpoint {
 
   /** Publishes a new certificate fingerprint (after a certificate rotation). */
   setFingerprint(fingerprint: string): void {
+    const changed = fingerprint !== this.fingerprint;
     this.fingerprint = fingerprint;
-    if (fingerprint !== this.prepared.document.certificate_fingerprint) this.prepared = this.prepare(fingerprint);
+    if (changed) this.prepared = this.prepare();
   }
 
   /**
-   * Publishes a new document (live reload): body, ETag and headers are built once, here,
-   * and the next request gets them whole. The certificate's fingerprint, when there is
-   * one, still wins over a literal one. Throws (and changes nothing) when there is no
-   * fingerprint to publish.
+   * Publishes a new document: body, ETag and headers are built once, here, and the next
+   * request gets them whole. Undefined: no document to publish (503 until there is one).
+   * The certificate's fingerprint, when there is one, still wins over a literal one. Throws
+   * (and changes nothing) when there is no fingerprint to publish.
    */
-  setDocument(template: DocumentTemplate, enabled: boolean = this.enabled): void {
+  setDocument(template: DocumentTemplate | undefined, enabled: boolean = this.enabled): void {
     const previous = this.template;
     this.template = template;
     try {
-      this.prepared = this.prepare(this.fingerprint);
+      this.prepared = this.prepare();
     } catch (err) {
       this.template = previous;
       throw err;
     }
+    this.enabled = enabled;
+  }
+
+  /** Turns the endpoint on or off (`discovery.enabled`) and keeps the document. */
+  setEnabled(enabled: boolean): void {
     this.enabled = enabled;
   }
 
@@ -88,6 +95,7 @@ export class DiscoveryEndpoint {
     if (!this.enabled) return writeError(res, 'discoveryDisabled', CORS, head);
     if (!this.isAvailable()) return writeError(res, 'unavailable', CORS, head);
     const p = this.prepared;
+    if (p === undefined) return writeError(res, 'discoveryPending', CORS, head);
     // From rawHeaders: reading req.headers would build the whole header object for this one field.
     const inm = rawHeader(req.rawHeaders, 'if-none-match');
     if (inm !== undefined && etagMatches(inm, p.etag)) {
@@ -99,11 +107,13 @@ export class DiscoveryEndpoint {
     res.end(head ? undefined : p.body);
   }
 
-  private prepare(fingerprint: string | undefined): Prepared {
-    const certificate_fingerprint = fingerprint ?? this.template.certificate_fingerprint;
+  private prepare(): Prepared | undefined {
+    const template = this.template;
+    if (template === undefined) return undefined;
+    const certificate_fingerprint = this.fingerprint ?? template.certificate_fingerprint;
     if (certificate_fingerprint === undefined) throw new Error('no certificate fingerprint to publish');
     // The fingerprint goes last, as in the published examples.
-    const { certificate_fingerprint: _literal, ...rest } = this.template;
+    const { certificate_fingerprint: _literal, ...rest } = template;
     const document = { ...rest, certificate_fingerprint } as DiscoveryDocument;
     const body = Buffer.from(JSON.stringify(document));
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;

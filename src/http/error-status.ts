@@ -10,6 +10,11 @@ export const FAILURES = {
   discoveryDisabled: { status: 404, error: 'ENDPOINT_NOT_FOUND', message: 'Server does not support Cryptid protocol' },
   /** Shutting down, or the upstream is unhealthy (server-discovery page, 503). */
   unavailable: { status: 503, error: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable', retryAfter: 5 },
+  /**
+   * `discovery.source: upstream` before the upstream's first valid document: the protocol's
+   * discovery 503, so a client treats it as any temporarily unavailable server (tries a peer, retries).
+   */
+  discoveryPending: { status: 503, error: 'SERVER_UNAVAILABLE', message: 'Server temporarily unavailable', retryAfter: 5 },
   /** A method the route does not serve. */
   methodNotAllowed: { status: 405, error: 'METHOD_NOT_ALLOWED', message: 'Method not allowed on this endpoint' },
   /** A path the gateway does not serve and has nowhere to forward. */

@@ -22,6 +22,11 @@ export type ProbeResultLabel = 'success' | 'degraded' | 'failure';
 /** Every `result` label value of the probe counter. */
 export const PROBE_RESULTS: readonly ProbeResultLabel[] = ['success', 'degraded', 'failure'];
 
+/** Outcome of one fetch of the upstream's discovery document (`discovery.source: upstream`). */
+export type DiscoveryRefreshLabel = 'ok' | 'invalid' | 'unreachable';
+/** Every `result` label value of the discovery refresh counter. */
+export const DISCOVERY_REFRESH_RESULTS: readonly DiscoveryRefreshLabel[] = ['ok', 'invalid', 'unreachable'];
+
 /** Why a proxied request got no answer from the upstream: the `reason` label values, the proxy's failure kinds. */
 export const UPSTREAM_ERROR_REASONS: readonly NetworkFailure[] = NETWORK_FAILURES;
 
@@ -93,6 +98,8 @@ export const METRIC_NAMES = {
   rateLimited: 'cryptid_gateway_rate_limited_total',
   rateLimitStoreErrors: 'cryptid_gateway_rate_limit_store_errors_total',
   rateLimitStoreUp: 'cryptid_gateway_rate_limit_store_up',
+  discoveryRefreshes: 'cryptid_gateway_discovery_refreshes_total',
+  discoveryLastSuccess: 'cryptid_gateway_discovery_last_success_timestamp_seconds',
 } as const;
 
 /**
@@ -167,6 +174,7 @@ export class GatewayMetrics {
   private readonly proxy: ProxySeries;
   private readonly server: ServerSeries;
   private readonly limits: RateLimitSeries;
+  private readonly discovery: DiscoverySeries;
   private openTunnels = 0;
   private readonly pools = new Set<PoolStats>();
 
@@ -178,6 +186,7 @@ export class GatewayMetrics {
     this.proxy = proxySeries(registry, this.pools);
     this.server = serverSeries(registry);
     this.limits = rateLimitSeries(registry);
+    this.discovery = discoverySeries(registry);
     this.setBuildInfo(options.version ?? PACKAGE_VERSION, options.protocolVersion ?? DOCUMENT_DEFAULTS.protocol_version);
     // A registry a library user passes in may already carry the default metrics.
     if ((options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
@@ -248,6 +257,12 @@ export class GatewayMetrics {
   /** Whether the rate-limit store answers: one series, labelled with the store in use. */
   setRateLimitStoreUp(store: 'memory' | 'redis', up: boolean): void {
     this.limits.storeUp.labels(store).set(up ? 1 : 0);
+  }
+
+  /** Counts one fetch of the upstream's discovery document; a valid one also sets the time of the last success. */
+  discoveryRefresh(result: DiscoveryRefreshLabel, unixSeconds: number): void {
+    this.discovery.refreshes.get(result)?.inc();
+    if (result === 'ok') this.discovery.lastSuccess.set(unixSeconds);
   }
 
   /** A WebSocket tunnel was established. */
@@ -447,6 +462,28 @@ function rateLimitSeries(registry: Registry): RateLimitSeries {
     registers,
   });
   return { limitedCounter, limited: new Map(), storeErrors, storeUp };
+}
+
+/** The upstream's discovery document (`discovery.source: upstream`): fetches by result, and the last valid one. */
+interface DiscoverySeries {
+  readonly refreshes: ReadonlyMap<string, Counter.Internal>;
+  readonly lastSuccess: Gauge;
+}
+
+function discoverySeries(registry: Registry): DiscoverySeries {
+  const registers = [registry];
+  const refreshes = new Counter({
+    name: METRIC_NAMES.discoveryRefreshes,
+    help: "Fetches of the upstream's discovery document (discovery.source: upstream), by result: ok, invalid (an answer that is no valid document) or unreachable (no answer).",
+    labelNames: ['result'],
+    registers,
+  });
+  const lastSuccess = new Gauge({
+    name: METRIC_NAMES.discoveryLastSuccess,
+    help: "When the upstream's discovery document was last fetched valid, in Unix seconds; 0 before the first time (and always with discovery.source: config).",
+    registers,
+  });
+  return { refreshes: zeroedChildren(refreshes, DISCOVERY_REFRESH_RESULTS), lastSuccess };
 }
 
 function zeroed(child: Counter.Internal): Counter.Internal {

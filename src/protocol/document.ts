@@ -68,8 +68,11 @@ export const protocolVersionField = z
   .string({ error: 'expected a version string such as "1.0"' })
   .refine((v) => semver.coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
 
+/** What a missing or non-string `server_name` is told. */
+export const SERVER_NAME_EXPECTED = 'expected the server\'s domain name, e.g. "chat.example.com"';
+
 export const serverNameField = z
-  .string({ error: 'expected the server\'s domain name, e.g. "chat.example.com"' })
+  .string({ error: SERVER_NAME_EXPECTED })
   .refine(isFqdn, { message: 'expected a fully qualified domain name in lower case, without port or trailing dot (e.g. chat.example.com)' });
 
 export const featuresField = z
@@ -125,6 +128,26 @@ export const configuredDocumentSchema = z.looseObject({
   supported_features: featuresField.default(() => [...DOCUMENT_DEFAULTS.supported_features]),
   rate_limits: rateLimitsWithDefaults.default(() => ({ ...rd })),
   message_limits: messageLimitsWithDefaults.default(() => ({ ...md })),
+  certificate_fingerprint: fingerprintField.optional(),
+});
+
+const rateLimitOverrides = z
+  .object({ federated_messages_per_minute: positiveInt.optional(), announcements_per_hour: positiveInt.optional() }, limitsError)
+  .catchall(positiveInt);
+const messageLimitOverrides = z.object({ max_message_size: positiveInt.optional(), max_retention_days: positiveInt.optional() }, limitsError).catchall(positiveInt);
+
+/**
+ * The `discovery.document` block when the document comes from the upstream: every field
+ * optional and no defaults filled in, since only the fields given override the upstream's.
+ * The same rules as a configured document for each field that is there.
+ */
+export const documentOverridesSchema = z.looseObject({
+  protocol_version: protocolVersionField.optional(),
+  server_name: serverNameField.optional(),
+  federation_enabled: z.boolean({ error: 'expected true or false' }).optional(),
+  supported_features: featuresField.optional(),
+  rate_limits: rateLimitOverrides.optional(),
+  message_limits: messageLimitOverrides.optional(),
   certificate_fingerprint: fingerprintField.optional(),
 });
 
@@ -192,3 +215,9 @@ export interface DiscoveryDocumentOptions {
   /** Future protocol fields, published as given. */
   [extra: string]: unknown;
 }
+
+/**
+ * The `discovery.document` block with `discovery.source: upstream`: the fields given
+ * override the upstream's (the two limit objects field by field); none is required.
+ */
+export type DocumentOverrides = Partial<DiscoveryDocumentOptions>;

@@ -70,7 +70,7 @@ describe('a near miss of a known discovery field', () => {
       discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: FP, websocket: { path: '/v1/stream' } } },
     });
     try {
-      expect(gateway.document.websocket).toEqual({ path: '/v1/stream' });
+      expect(gateway.document?.websocket).toEqual({ path: '/v1/stream' });
     } finally {
       await gateway.close();
     }

@@ -67,7 +67,7 @@ describe('gateway.reconfigure()', () => {
       expect(after).toMatchObject({ status: 200, localPort: before.localPort });
       expect(after.headers['ratelimit-policy']).toContain('q=3');
       expect((await get(`${gw.url}/.well-known/cryptid`, agent)).body).toContain('"server_name":"new.example.test"');
-      expect(gw.gateway.document.server_name).toBe('new.example.test');
+      expect(gw.gateway.document?.server_name).toBe('new.example.test');
       expect(gw.gateway.config.discovery.document.server_name).toBe('new.example.test');
 
       const echoed = new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString())));
@@ -118,7 +118,7 @@ describe('gateway.reconfigure()', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems.map((p) => p.path)).toEqual(['proxy.timeoutMs']);
     expect(gw.gateway.config).toBe(config);
-    expect(gw.gateway.document.server_name).toBe('chat.example.test');
+    expect(gw.gateway.document?.server_name).toBe('chat.example.test');
   });
 
   it('refuses a change to listen or metrics.listen whole, naming each key as needing a restart', () => {

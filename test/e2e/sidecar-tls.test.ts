@@ -132,7 +132,7 @@ describe('certificate rotation', () => {
       await rotated;
       const res = await testRequest(`${running.url}/.well-known/cryptid`, { ca: next.cert });
       expect(fingerprintOfDer(res.peerCertificateRaw!)).toBe(opensslFingerprint(next.certPath));
-      expect(running.gateway.document.certificate_fingerprint).toBe(opensslFingerprint(next.certPath));
+      expect(running.gateway.document?.certificate_fingerprint).toBe(opensslFingerprint(next.certPath));
     } finally {
       await running.close();
       mount.cleanup();

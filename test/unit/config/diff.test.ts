@@ -6,7 +6,8 @@ import { resolveConfig } from '../../../src/config/resolve';
 import type { GatewayOptions, ResolvedConfig } from '../../../src/config/options';
 
 const FP = `sha256:${'a'.repeat(64)}`;
-const base: GatewayOptions = { upstream: 'http://127.0.0.1:8008', discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: FP } } };
+const DOCUMENT = { server_name: 'chat.example.com', certificate_fingerprint: FP };
+const base: GatewayOptions = { upstream: 'http://127.0.0.1:8008', discovery: { document: DOCUMENT } };
 
 function resolved(overrides: Partial<GatewayOptions> = {}): ResolvedConfig {
   return resolveConfig({ ...base, ...overrides }, 'library').config;
@@ -23,13 +24,13 @@ describe('changedKeys', () => {
   });
 
   it('walks into the discovery document, and names the keys derived from it too', () => {
-    const next = resolved({ discovery: { document: { ...base.discovery.document, rate_limits: { federated_messages_per_minute: 5, announcements_per_hour: 24 } } } });
+    const next = resolved({ discovery: { document: { ...DOCUMENT, rate_limits: { federated_messages_per_minute: 5, announcements_per_hour: 24 } } } });
     // The default federation rule follows the document: what is enforced changed with what is advertised.
     expect(changedKeys(resolved(), next)).toEqual(['discovery.document.rate_limits.federated_messages_per_minute', 'rateLimits.rules']);
   });
 
   it('names a field that appears or disappears', () => {
-    const next = resolved({ discovery: { document: { ...base.discovery.document, websocket: { path: '/v1/stream' } } } });
+    const next = resolved({ discovery: { document: { ...DOCUMENT, websocket: { path: '/v1/stream' } } } });
     expect(changedKeys(resolved(), next)).toEqual(['discovery.document.websocket']);
     expect(changedKeys(next, resolved())).toEqual(['discovery.document.websocket']);
   });

@@ -22,8 +22,12 @@ function documentedDefaults(): Map<string, string> {
       }
       const type = member.type;
       if (type !== undefined && ts.isTypeLiteralNode(type)) visit(type.members, `${key}.`);
-      const named = type !== undefined && ts.isTypeReferenceNode(type) ? interfaces.get(type.typeName.getText(source)) : undefined;
-      if (named !== undefined) visit(named.members, `${key}.`);
+      // A union of named interfaces (`DiscoveryFromConfig | DiscoveryFromUpstream`): each member's tags count.
+      const alternatives = type !== undefined && ts.isUnionTypeNode(type) ? [...type.types] : type !== undefined ? [type] : [];
+      for (const alternative of alternatives) {
+        const named = ts.isTypeReferenceNode(alternative) ? interfaces.get(alternative.typeName.getText(source)) : undefined;
+        if (named !== undefined) visit(named.members, `${key}.`);
+      }
     }
   };
   const root = interfaces.get('GatewayOptions');

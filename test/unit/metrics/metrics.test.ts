@@ -45,6 +45,8 @@ const EXPECTED: Record<string, [string, string[]]> = {
   cryptid_gateway_rate_limited_total: ['counter', ['rule']],
   cryptid_gateway_rate_limit_store_errors_total: ['counter', []],
   cryptid_gateway_rate_limit_store_up: ['gauge', ['store']],
+  cryptid_gateway_discovery_refreshes_total: ['counter', ['result']],
+  cryptid_gateway_discovery_last_success_timestamp_seconds: ['gauge', []],
 };
 
 describe('GatewayMetrics', () => {
