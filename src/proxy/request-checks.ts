@@ -36,6 +36,7 @@ function refuse(kind: FailureKind, reason: Rejection, headers: OutgoingHttpHeade
 
 const BAD_TARGET = refuse('badTarget', 'badRequest');
 const BAD_HOST = refuse('badHost', 'badRequest');
+const BAD_HEADER_NAME = refuse('badRequest', 'badRequest');
 const NOT_IMPLEMENTED = refuse('notImplemented', 'notImplemented');
 const METHOD_REFUSED = refuse('methodNotAllowed', 'methodNotAllowed', Object.freeze({ allow: ALLOW }));
 const SERVER_OPTIONS: Checked = Object.freeze({ verdict: 'serverOptions' });
@@ -46,6 +47,9 @@ const SERVER_OPTIONS: Checked = Object.freeze({ verdict: 'serverOptions' });
  * or other punctuation an upstream might split on.
  */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{1,5})?$/;
+
+/** A field name (RFC 9110 §5.6.2 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A `Connection` value that may list `Host`. */
 const MAY_NAME_HOST = /host/i;
@@ -61,6 +65,9 @@ const ABSOLUTE = /^https?:\/\/([^/?#]*)(.*)$/is;
  *   headers, cookies included, to whoever sent it): 405;
  * - a `Transfer-Encoding` other than `chunked` alone: 501 (RFC 9112 §6.1: a coding the
  *   gateway does not apply is not silently dropped);
+ * - a header name that is not a token: 400, the answer newer parsers give themselves
+ *   (Node 20.18's llhttp 8 passes `Bad Header: x` on, and the upstream client would then
+ *   fail it as if the upstream were down);
  * - exactly one valid `Host`, not named in `Connection` (RFC 9112 §3.2): else 400;
  * - the request target in origin form; absolute-form (`http://host/x`) is taken in origin
  *   form when its authority is the `Host` (RFC 9112 §3.2.2); `*` only with OPTIONS; else 400;
@@ -76,6 +83,7 @@ export function checkRequest(req: IncomingMessage, url: string = req.url ?? '/')
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return NOT_IMPLEMENTED;
 
+  if (!namesAreTokens(req.rawHeaders)) return BAD_HEADER_NAME;
   const host = singleHost(req);
   if (host === undefined) return BAD_HOST;
 
@@ -93,6 +101,12 @@ export function checkRequest(req: IncomingMessage, url: string = req.url ?? '/')
   const path = pathOf(target);
   if (hasControlCharacter(path)) return BAD_TARGET;
   return { verdict: 'forward', target, path };
+}
+
+/** Whether every header name in `raw` (name, value, name, value, …) is a token. */
+function namesAreTokens(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (!TOKEN.test(raw[i] as string)) return false;
+  return true;
 }
 
 /** The one valid `Host` value, or undefined when there is none, several, a malformed one, or `Connection` names it. */

@@ -3,8 +3,10 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
+import semver from 'semver';
 import { startServer, type RunningServer } from '../../src';
 import { fingerprintOfDer } from '../../src/protocol/fingerprint';
+import { KEY_EXCHANGE_GROUPS } from '../../src/tls/groups';
 import { makeCert, mountSecret, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { captureLog } from '../helpers/log-capture';
@@ -81,6 +83,22 @@ describe('the HTTPS sidecar', () => {
     );
     socket.destroy();
     expect(outcome).toMatch(/ERR_SSL|EPROTO|ECONNRESET/);
+  });
+
+  // Node 22 and 24 carry OpenSSL 3.5, which has the hybrid group; Node 20's OpenSSL 3.0
+  // does not, and there the listener must offer the classical groups alone.
+  const openssl = process.versions.openssl;
+  const hybridGroupInOpenssl = semver.gte(semver.coerce(openssl) ?? '0.0.0', '3.5.0');
+  it(`agrees on the hybrid post-quantum X25519MLKEM768 when this runtime's OpenSSL (${openssl}) has it`, async () => {
+    if (!hybridGroupInOpenssl) {
+      expect(KEY_EXCHANGE_GROUPS).toBe('X25519:P-256:P-384');
+      return;
+    }
+    expect(KEY_EXCHANGE_GROUPS).toBe('X25519MLKEM768:X25519:P-256:P-384');
+    const socket = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert, ecdhCurve: 'X25519MLKEM768' });
+    await once(socket, 'secureConnect');
+    expect(socket.getProtocol()).toBe('TLSv1.3');
+    socket.destroy();
   });
 
   it('has no plain-HTTP listener: HTTP on the port gets no HTTP answer', async () => {
