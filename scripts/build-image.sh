@@ -30,7 +30,7 @@ out="${IMAGE_OUT_DIR:-$root/build/image}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/cryptid-gateway"
 archive="$out/$name-$version.oci.tar"
 
-step() { printf '== %s\n' "$*" >&2; }
+step() { printf "== [%ss] %s\n" "$SECONDS" "$*" >&2; }
 fail() { printf 'build-image: FAIL: %s\n' "$*" >&2; exit 1; }
 
 command -v buildah >/dev/null 2>&1 || fail "buildah is not on PATH (Debian: apt-get install -y buildah)"
@@ -184,9 +184,17 @@ buildah config \
   --label "org.opencontainers.image.revision=$revision" \
   --label "io.cryptid-gateway.node.version=$node_version" \
   "$container"
+# A fixed creation time (the last commit's, or SOURCE_DATE_EPOCH) for the image and every
+# file in its layer: the same tree builds the same image, byte for byte.
+epoch="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
+previous="$(buildah images --quiet --no-trunc "localhost/$name:$version" 2>/dev/null || true)"
 step "buildah commit $name:$version"
-buildah commit --quiet --format oci --rm "$container" "localhost/$name:$version" >/dev/null
+image_id="$(buildah commit --quiet --format oci --timestamp "$epoch" --rm "$container" "localhost/$name:$version")"
 container=""
+# The image this tag named before would linger untagged, one per build.
+if [ -n "$previous" ] && [ "$previous" != "$image_id" ] && [ "${previous#sha256:}" != "$image_id" ]; then
+  buildah rmi "$previous" >/dev/null 2>&1 || true
+fi
 
 mkdir -p "$out"
 rm -f "$archive"
