@@ -63,8 +63,8 @@ step "containers-storage driver: $STORAGE_DRIVER"
 # --- the Node.js runtime, cached -------------------------------------------------------
 node_runtime() {
   # The shared fetcher, when the tree has one; else the same npm package, fetched here.
-  if [ -x "$root/scripts/node-runtime.sh" ]; then
-    "$root/scripts/node-runtime.sh" "$NODE_MAJOR"
+  if [ -f "$root/scripts/node-runtime.sh" ]; then
+    bash "$root/scripts/node-runtime.sh" "$NODE_MAJOR"
     return
   fi
   local dir="$cache/node-v$NODE_VERSION-linux-$node_arch"
