@@ -43,7 +43,7 @@ esac
 work="$(mktemp -d "${TMPDIR:-/tmp}/cryptid-image.XXXXXX")"
 container=""
 cleanup() {
-  [ -z "$container" ] || buildah rm "$container" >/dev/null 2>&1 || true
+  [ -z "$container" ] || buildah --storage-driver "$STORAGE_DRIVER" rm "$container" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,13 +52,15 @@ trap cleanup EXIT
 # (fast), vfs otherwise (works in any sandbox, copies whole layers).
 if [ -z "${STORAGE_DRIVER:-}" ]; then
   if probe="$(buildah --storage-driver overlay from scratch 2>/dev/null)"; then
-    buildah rm "$probe" >/dev/null
+    buildah --storage-driver overlay rm "$probe" >/dev/null
     export STORAGE_DRIVER=overlay
   else
     export STORAGE_DRIVER=vfs
   fi
 fi
 step "containers-storage driver: $STORAGE_DRIVER"
+# Passed on every call: buildah 1.28 reads no STORAGE_DRIVER from the environment.
+bh() { buildah --storage-driver "$STORAGE_DRIVER" "$@"; }
 
 # --- the Node.js runtime, cached -------------------------------------------------------
 node_runtime() {
@@ -152,18 +154,18 @@ printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$rootfs/etc/nsswitch.
 # Container runtimes and the kubelet mount their own /etc/hosts and /etc/resolv.conf.
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
 
-# Read-only for everyone but root, which owns it all (buildah copy --chown): the
+# Read-only for everyone but root, which owns it all (bh copy --chown): the
 # gateway's user can write nothing, so a read-only root filesystem changes nothing.
 chmod -R u+rwX,go+rX,go-w "$rootfs"
 
 # --- the image ---------------------------------------------------------------------------------
 step "buildah from scratch"
-container="$(buildah from scratch)"
-buildah copy --quiet --chown 0:0 "$container" "$rootfs" / >/dev/null
+container="$(bh from scratch)"
+bh copy --quiet --chown 0:0 "$container" "$rootfs" / >/dev/null
 revision="$(git -C "$root" rev-parse HEAD 2>/dev/null || true)"
 source_url="$(node -p "(require('$root/package.json').repository.url || '').replace(/^git\+/, '').replace(/\.git\$/, '')")"
 license="$(node -p "require('$root/package.json').license")"
-buildah config \
+bh config \
   --entrypoint '["/usr/local/bin/node", "/app/node_modules/cryptid-gateway/dist/cli/main.js"]' \
   --cmd '["serve"]' \
   --user "$UID_GID:$UID_GID" \
@@ -187,19 +189,19 @@ buildah config \
 # A fixed creation time (the last commit's, or SOURCE_DATE_EPOCH) for the image and every
 # file in its layer: the same tree builds the same image, byte for byte.
 epoch="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}"
-previous="$(buildah images --quiet --no-trunc "localhost/$name:$version" 2>/dev/null || true)"
+previous="$(bh images --quiet --no-trunc "localhost/$name:$version" 2>/dev/null || true)"
 step "buildah commit $name:$version"
-image_id="$(buildah commit --quiet --format oci --timestamp "$epoch" --rm "$container" "localhost/$name:$version")"
+image_id="$(bh commit --quiet --format oci --timestamp "$epoch" --rm "$container" "localhost/$name:$version")"
 container=""
 # The image this tag named before would linger untagged, one per build.
 if [ -n "$previous" ] && [ "$previous" != "$image_id" ] && [ "${previous#sha256:}" != "$image_id" ]; then
-  buildah rmi "$previous" >/dev/null 2>&1 || true
+  bh rmi "$previous" >/dev/null 2>&1 || true
 fi
 
 mkdir -p "$out"
 rm -f "$archive"
 step "buildah push oci-archive:$archive"
-buildah push --quiet "localhost/$name:$version" "oci-archive:$archive:$name:$version" >/dev/null
+bh push --quiet "localhost/$name:$version" "oci-archive:$archive:$name:$version" >/dev/null
 
-size="$(buildah images --format '{{.Size}}' "localhost/$name:$version")"
+size="$(bh images --format '{{.Size}}' "localhost/$name:$version")"
 printf 'image    localhost/%s:%s (%s, Node.js %s, storage driver %s)\narchive  %s (%s KiB)\n' "$name" "$version" "$size" "$node_version" "$STORAGE_DRIVER" "$archive" "$(du -k "$archive" | cut -f1)"
