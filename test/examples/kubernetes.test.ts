@@ -5,6 +5,10 @@ import { parseAllDocuments } from 'yaml';
 import { DEFAULTS } from '../../src/config/defaults';
 
 const DIR = join(__dirname, '..', '..', 'examples', 'kubernetes');
+const ROOT = join(__dirname, '..', '..');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** The user `npm run image` bakes into the image (`UID_GID=` in the build script). */
+const IMAGE_UID = Number(/^UID_GID=(\d+)$/m.exec(readFileSync(join(ROOT, 'scripts', 'build-image.sh'), 'utf8'))?.[1]);
 
 /** The subset of Kubernetes objects these checks read. */
 interface Probe {
@@ -12,7 +16,17 @@ interface Probe {
 }
 interface Container {
   name: string;
+  image: string;
   args?: string[];
+  command?: string[];
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
   ports?: { name: string; containerPort: number }[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -94,6 +108,24 @@ describe('the Kubernetes example', () => {
     const flags = args.filter((a) => a.startsWith('--'));
     expect(flags.filter((f) => !known.includes(f))).toEqual([]);
     for (const f of flags) expect(args[args.indexOf(f) + 1]).not.toMatch(/^--/);
+  });
+
+  it('runs the image `npm run image` builds, of this version, through its own entrypoint', () => {
+    expect(gateway.image).toMatch(new RegExp(`(^|/)cryptid-gateway:${VERSION.replace(/\./g, '\\.')}$`));
+    // `command` would replace the image's entrypoint (node and the CLI); `args` replace its `serve`.
+    expect(gateway.command).toBeUndefined();
+  });
+
+  it('runs the gateway as the image’s non-root user, read-only, unprivileged', () => {
+    expect(IMAGE_UID).toBeGreaterThan(0);
+    expect(gateway.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   it('sends upstream traffic to the Cryptid server over loopback only', () => {
