@@ -13,6 +13,8 @@ async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile
     nodeArgs,
     nofile,
     core: ctx.cores.targets,
+    // --node: every target runs on that Node; the harness and its load clients stay on their own.
+    node: ctx.node,
     env: dist ? { BENCH_DIST: dist } : {},
   });
   try {
