@@ -41,6 +41,7 @@ const USAGE = `usage: node bench/run.js [options]
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
                      a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path
+  --gateway-node-args "FLAGS"  Node/V8 flags for the gateway's processes only (e.g. "--max-semi-space-size=1")
   -h, --help`;
 
 function options() {
@@ -62,6 +63,7 @@ function options() {
       'compare-dist': { type: 'string' },
       'compare-label': { type: 'string' },
       node: { type: 'string' },
+      'gateway-node-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -96,6 +98,7 @@ function options() {
     compareDist: values['compare-dist'],
     compareLabel: values['compare-label'] ?? 'compare',
     node: values.node,
+    gatewayNodeArgs: values['gateway-node-args'] ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : [],
   };
 }
 
@@ -199,7 +202,10 @@ async function main() {
     `All traffic on 127.0.0.1. ${placement}`;
   ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({
-    machine: { ...machine(), node: node.path === process.execPath ? process.version : `${node.version} (${node.path}; the harness and its load clients on ${process.version})` },
+    machine: {
+      ...machine(),
+      node: node.path === process.execPath ? process.version : `${node.version} (${node.path}; the harness and its load clients on ${process.version})`,
+    },
     command: `node bench/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     method,
     results,

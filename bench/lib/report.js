@@ -187,7 +187,11 @@ function checks(results) {
   }
   const idleRun = results.find((r) => r.idle);
   const idle = idleRun?.idle.find((r) => r.id === 'gateway' && !r.failedRun);
-  const perTunnel = idle ? { v: idle.rssPerTunnel, n: idle.opened, asked: idleRun.asked } : one?.tunnels ? { v: one.tunnels.rssPerTunnel, n: one.tunnels.opened, asked: one.tunnels.requested } : undefined;
+  const perTunnel = idle
+    ? { v: idle.rssPerTunnel, n: idle.opened, asked: idleRun.asked }
+    : one?.tunnels
+      ? { v: one.tunnels.rssPerTunnel, n: one.tunnels.opened, asked: one.tunnels.requested }
+      : undefined;
   if (perTunnel) {
     // The target is per tunnel over 10,000; a smaller run (--quick, --tunnels) is a smoke test
     // whose per-tunnel figure still carries the heap's step-wise growth. A run the machine
@@ -209,7 +213,11 @@ function checks(results) {
     if (!gw) return;
     if (ng) add(`${what}small GET ≥ 0.6 × nginx req/s`, `${fixed(gw.ratioTo('nginx'))}× (${int(gw.rps)} vs ${int(ng.rps)} req/s)`, gw.ratioTo('nginx') >= 0.6);
     else add(`${what}small GET ≥ 0.6 × nginx req/s`, 'nginx not measured', undefined);
-    add(`${what}small GET CPU ≤ 45 µs/req`, `${fixed(gw.cpuUs, 0)} µs (nginx ${ng ? fixed(ng.cpuUs, 0) : '–'}, http-proxy-3 ${fixed(find('small GET', 'http-proxy-3')?.cpuUs, 0)})`, gw.cpuUs <= 45);
+    add(
+      `${what}small GET CPU ≤ 45 µs/req`,
+      `${fixed(gw.cpuUs, 0)} µs (nginx ${ng ? fixed(ng.cpuUs, 0) : '–'}, http-proxy-3 ${fixed(find('small GET', 'http-proxy-3')?.cpuUs, 0)})`,
+      gw.cpuUs <= 45,
+    );
   };
   smallGet('gateway', '');
   smallGet('gateway-limit-memory', 'rate limiting on (memory store): ');
@@ -218,7 +226,11 @@ function checks(results) {
   if (redis && gw) {
     const added = redis.cpuAbove('gateway');
     const redisCpu = Number.isFinite(redis.extraCpuUs) ? `; redis-server itself ${fixed(redis.extraCpuUs, 1)} µs/req` : '';
-    add('a matched rate-limit rule, Redis store: ≤ +30 µs CPU per small GET', `${added < 0 ? '−' : '+'}${fixed(Math.abs(added), 1)} µs (median of same-round differences); p99 ${ms(redis.p99Ms)} vs ${ms(gw.p99Ms)} ms${redisCpu}`, added <= 30);
+    add(
+      'a matched rate-limit rule, Redis store: ≤ +30 µs CPU per small GET',
+      `${added < 0 ? '−' : '+'}${fixed(Math.abs(added), 1)} µs (median of same-round differences); p99 ${ms(redis.p99Ms)} vs ${ms(gw.p99Ms)} ms${redisCpu}`,
+      added <= 30,
+    );
   }
   const post = find('64 KiB POST', 'gateway');
   const postEngine = find('64 KiB POST', 'http-proxy-3');
@@ -230,7 +242,12 @@ function checks(results) {
   const ws = find('WebSocket echo', 'gateway');
   if (ws) add('WebSocket round trips ≥ 1.1 × bare http-proxy-3', `${fixed(ws.ratioEngine)}× (${fixed(ws.ratioNginx)}× nginx)`, ws.ratioEngine >= 1.1);
   const warmed = results.find((r) => r.oneProcess)?.targets?.find((t) => t.id === 'gateway-warmed' && t.runs > 0);
-  if (warmed) add('discovery ≥ 0.95 × bare node:http, in a gateway process that carried the other scenarios', `${fixed(warmed.ratio)}× (${fixed(warmed.cpuUs, 1)} µs/req)`, warmed.ratio >= 0.95);
+  if (warmed)
+    add(
+      'discovery ≥ 0.95 × bare node:http, in a gateway process that carried the other scenarios',
+      `${fixed(warmed.ratio)}× (${fixed(warmed.cpuUs, 1)} µs/req)`,
+      warmed.ratio >= 0.95,
+    );
   const dh = find('discovery', 'gateway');
   if (dh) add('discovery ≥ 0.95 × bare node:http (fresh process)', `${fixed(dh.ratio)}×`, dh.ratio >= 0.95);
   const ds = find('discovery', 'serve');

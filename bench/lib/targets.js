@@ -8,9 +8,11 @@ const DIR = path.join(__dirname, '..', 'targets');
 
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
 async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist } = {}) {
+  // --gateway-node-args: Node/V8 flags for the gateway's processes only (A/B of flags).
+  const extra = (file === 'gateway' || file === 'serve') && ctx.opts?.gatewayNodeArgs ? ctx.opts.gatewayNodeArgs : [];
   const child = new NodeChild(name, path.join(DIR, `${file}.js`), {
     args: [JSON.stringify(config)],
-    nodeArgs,
+    nodeArgs: [...extra, ...nodeArgs],
     nofile,
     core: ctx.cores.targets,
     // --node: every target runs on that Node; the harness and its load clients stay on their own.

@@ -155,7 +155,12 @@ async function run(ctx) {
             if (collect) await gateway.request({ type: 'gc' }, 'gc-done', 5000);
             const m = await gateway.request({ type: 'memory' }, 'memory', 5000);
             const rss = gateway.rssBytes();
-            max = { rss: Math.max(max.rss, rss), heapUsed: Math.max(max.heapUsed, m.heapUsed), external: Math.max(max.external, m.external), arrayBuffers: Math.max(max.arrayBuffers, m.arrayBuffers) };
+            max = {
+              rss: Math.max(max.rss, rss),
+              heapUsed: Math.max(max.heapUsed, m.heapUsed),
+              external: Math.max(max.external, m.external),
+              arrayBuffers: Math.max(max.arrayBuffers, m.arrayBuffers),
+            };
           } catch {
             // next sample
           }
@@ -224,7 +229,14 @@ async function run(ctx) {
     const discovery = await interleave(ctx, {
       scenario: 'one process · discovery in the warmed gateway, 50 connections',
       targets: [
-        renewable(ctx, { id: 'bare-http', label: `bare node:http, same bytes (${answer.bytes} B; fresh process)`, child: bare, url: bare.url, ref: 'bare-http' }, children, 'bare-http', 'bare-bytes', bareConfig),
+        renewable(
+          ctx,
+          { id: 'bare-http', label: `bare node:http, same bytes (${answer.bytes} B; fresh process)`, child: bare, url: bare.url, ref: 'bare-http' },
+          children,
+          'bare-http',
+          'bare-bytes',
+          bareConfig,
+        ),
         { id: 'gateway-warmed', label: 'gateway, the process that carried every phase above', child: gateway, url: gateway.url, ref: 'bare-http' },
       ],
       measure: (t, window) => wrkWindow(ctx, `${t.url}/.well-known/cryptid`, 50, { method: 'GET' }, window),

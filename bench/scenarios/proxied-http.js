@@ -77,7 +77,16 @@ async function runProxied(ctx, shape) {
         const options = dist ? { dist } : {};
         const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
-        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined, nginx: id.startsWith('gateway') ? 'nginx' : undefined };
+        const target = {
+          id,
+          label,
+          child,
+          upstream,
+          url: child.url,
+          ref: 'direct',
+          engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined,
+          nginx: id.startsWith('gateway') ? 'nginx' : undefined,
+        };
         // The Redis store's own CPU, read around the same window.
         if (id === 'gateway-limit-redis') target.extra = redis;
         // The upstream stays: it is the baseline and every proxy's upstream.

@@ -28,7 +28,16 @@ async function run(ctx) {
         const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
         const child = await startTarget(ctx, id, id, config);
         children.push(child);
-        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined, nginx: id === 'gateway' ? 'nginx' : undefined };
+        const target = {
+          id,
+          label,
+          child,
+          upstream,
+          url: child.url,
+          ref: 'direct',
+          engine: id === 'gateway' ? 'http-proxy-3' : undefined,
+          nginx: id === 'gateway' ? 'nginx' : undefined,
+        };
         targets.push(renewable(ctx, target, children, id, id, config));
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
