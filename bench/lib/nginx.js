@@ -44,7 +44,7 @@ ${user}worker_processes 1;
 daemon off;
 pid ${p('nginx.pid')};
 error_log ${p('error.log')} warn;
-worker_rlimit_nofile ${connections + 64};
+worker_rlimit_nofile ${Math.min(connections + 64, hardNofile())};
 events { worker_connections ${connections}; multi_accept on; }
 http {
   access_log off;
@@ -74,6 +74,13 @@ http {
   }
 }
 `;
+}
+
+/** This process's hard limit on open files (nginx may raise its soft limit up to it, no further). */
+function hardNofile() {
+  const { openFilesLimit } = require('./processes');
+  const { hard } = openFilesLimit();
+  return Number.isFinite(hard) ? hard : 1048576;
 }
 
 /** True once something accepts connections on the port. */
