@@ -41,7 +41,8 @@ const USAGE = `usage: node bench/run.js [options]
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
                      a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path
-  --gateway-node-args "FLAGS"  Node/V8 flags for the gateway's processes only (e.g. "--max-semi-space-size=1")
+  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes only (e.g. --gateway-node-args=--max-semi-space-size=1)
+  --compare-node-args=FLAGS   the same for the gateway of --compare-dist (default: those of --gateway-node-args)
   -h, --help`;
 
 function options() {
@@ -64,6 +65,7 @@ function options() {
       'compare-label': { type: 'string' },
       node: { type: 'string' },
       'gateway-node-args': { type: 'string' },
+      'compare-node-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +82,7 @@ function options() {
   };
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : undefined;
   const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (values['compare-node-args'] !== undefined && !values['compare-dist']) throw new Error('--compare-node-args needs --compare-dist');
   if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   return {
     quick,
@@ -99,6 +102,7 @@ function options() {
     compareLabel: values['compare-label'] ?? 'compare',
     node: values.node,
     gatewayNodeArgs: values['gateway-node-args'] ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : [],
+    compareNodeArgs: values['compare-node-args'] !== undefined ? values['compare-node-args'].split(/\s+/).filter(Boolean) : undefined,
   };
 }
 

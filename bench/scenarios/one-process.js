@@ -1,6 +1,6 @@
 'use strict';
-// One gateway process carries every scenario in turn — small GET, 64 KiB POST, WebSocket
-// echo, idle tunnels, a 10 MiB POST to a slow reader, then discovery — and its memory is
+// One gateway process carries every scenario in turn — first traffic, a 10 MiB POST to a
+// slow reader, small GET, 64 KiB POST, WebSocket echo, idle tunnels, then discovery — and its memory is
 // read throughout: RSS after start, the peak (VmHWM, reset per phase through
 // /proc/<pid>/clear_refs), process.memoryUsage() and V8's heap spaces at the highest
 // sample, RSS per idle tunnel, and what one large streamed body costs. The discovery rows
@@ -16,6 +16,7 @@ const { NodeChild } = require('../lib/processes');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT, wrkWindow } = require('./proxied-http');
 const { tunnelCount } = require('./ws-idle');
+const { wrk } = require('../lib/wrk');
 
 const ECHO = path.join(__dirname, '..', 'clients', 'ws-echo.js');
 const IDLE = path.join(__dirname, '..', 'clients', 'ws-idle.js');
@@ -142,7 +143,14 @@ async function run(ctx) {
         return { rps: r.rps, p99Ms: r.p99Ms, errors: r.errors, cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6 };
       });
     let big;
-    // First, while RSS is still near its level at start, so that the delta shows; twice: as
+    // undici's HTTP parser is WebAssembly: its first traffic gets it compiled again by the
+    // optimizing tier in the background, a transient of its own, kept out of the phases below.
+    await phase('first traffic: 1 s of small GETs, then 3 s idle', async () => {
+      await wrk({ url: `${gateway.url}/v1/ping`, connections: 10, threads: ctx.threads, core: ctx.cores.load, seconds: 1, request: { method: 'GET' } });
+      await sleep(3000);
+      return { rps: NaN };
+    });
+    // Then, while RSS is still near its level at start, so that the delta shows; twice: as
     // the process lives it (received chunks wait for the next collection as garbage) and with
     // a full GC before every reading (what the gateway holds).
     const bigRun = async (collect) => {

@@ -74,7 +74,7 @@ async function runProxied(ctx, shape) {
     for (const [id, label, file, dist, rateLimits] of proxies) {
       try {
         const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(rateLimits && { rateLimits }) };
-        const options = dist ? { dist } : {};
+        const options = dist ? { dist, ...(ctx.opts.compareNodeArgs && { gatewayNodeArgs: ctx.opts.compareNodeArgs }) } : {};
         const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
         const target = {
