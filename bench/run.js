@@ -18,9 +18,10 @@ const { smallGet, post64k } = require('./scenarios/proxied-http');
 const { discovery } = require('./scenarios/discovery');
 const { wsEcho } = require('./scenarios/ws-echo');
 const { wsIdle } = require('./scenarios/ws-idle');
+const { oneProcess } = require('./scenarios/one-process');
 const { profile } = require('./scenarios/profile');
 
-const SCENARIOS = [smallGet, post64k, discovery, wsEcho, wsIdle, profile];
+const SCENARIOS = [smallGet, post64k, discovery, wsEcho, wsIdle, oneProcess, profile];
 
 const USAGE = `usage: node bench/run.js [options]
   --quick            smoke run: 2 s runs, 1 s warm-up, 1 round, 1,000 idle tunnels, no profile, no results file
@@ -38,6 +39,10 @@ const USAGE = `usage: node bench/run.js [options]
   --label TEXT       what the gateway under test is called in the tables (default "undici", its HTTP engine)
   --compare-dist DIR a second compiled gateway, measured interleaved with the first in the proxied HTTP scenarios
   --compare-label T  what that second gateway is called (default "compare")
+  --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
+                     a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path
+  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes only (e.g. --gateway-node-args=--max-semi-space-size=1)
+  --compare-node-args=FLAGS   the same for the gateway of --compare-dist (default: those of --gateway-node-args)
   -h, --help`;
 
 function options() {
@@ -58,6 +63,9 @@ function options() {
       label: { type: 'string' },
       'compare-dist': { type: 'string' },
       'compare-label': { type: 'string' },
+      node: { type: 'string' },
+      'gateway-node-args': { type: 'string' },
+      'compare-node-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -74,6 +82,7 @@ function options() {
   };
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : undefined;
   const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (values['compare-node-args'] !== undefined && !values['compare-dist']) throw new Error('--compare-node-args needs --compare-dist');
   if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   return {
     quick,
@@ -91,7 +100,32 @@ function options() {
     label: values.label ?? 'undici',
     compareDist: values['compare-dist'],
     compareLabel: values['compare-label'] ?? 'compare',
+    node: values.node,
+    gatewayNodeArgs: values['gateway-node-args'] ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : [],
+    compareNodeArgs: values['compare-node-args'] !== undefined ? values['compare-node-args'].split(/\s+/).filter(Boolean) : undefined,
   };
+}
+
+/**
+ * The Node binary the targets run on: this one by default; `--node 22` asks
+ * scripts/node-runtime.sh for a cached binary of that major; anything else is a path.
+ */
+function targetNode(spec) {
+  if (spec === undefined) return { path: process.execPath, version: process.version };
+  let file = spec;
+  if (/^\d+$/.test(spec)) {
+    const script = path.join(__dirname, '..', 'scripts', 'node-runtime.sh');
+    if (!fs.existsSync(script)) throw new Error(`--node ${spec}: ${path.relative(process.cwd(), script)} is missing; pass a path to a node binary instead`);
+    const r = spawnSync(script, [spec], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`--node ${spec}: scripts/node-runtime.sh ${spec} failed (${r.status})`);
+    file = r.stdout.toString().trim().split('\n').pop();
+  }
+  file = path.resolve(file);
+  const v = spawnSync(file, ['-v']);
+  if (v.status !== 0) throw new Error(`--node ${spec}: ${file} does not run (${v.error?.message ?? v.status})`);
+  const version = v.stdout.toString().trim();
+  if (/^\d+$/.test(spec) && !version.startsWith(`v${spec}.`)) throw new Error(`--node ${spec}: ${file} is Node ${version}`);
+  return { path: file, version };
 }
 
 function preflight(ctx) {
@@ -111,8 +145,11 @@ async function main() {
   const opts = options();
   const cores = os.cpus().length;
   const pin = opts.pin && cores >= 2;
+  const node = targetNode(opts.node);
   const ctx = {
     opts,
+    node: node.path,
+    nodeVersion: node.version,
     dist: opts.dist ? path.resolve(opts.dist) : undefined,
     // Two cores: the load generator alone on one, the target and the upstream it talks to on the other.
     cores: pin ? { load: cores - 1, targets: 0 } : { load: undefined, targets: undefined },
@@ -167,8 +204,12 @@ async function main() {
     'Figures are medians over the rounds; the spread is min–max; ratios are taken within a round, then their median. ' +
     "CPU µs/req is utime+stime of the target's own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. " +
     `All traffic on 127.0.0.1. ${placement}`;
+  ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({
-    machine: machine(),
+    machine: {
+      ...machine(),
+      node: node.path === process.execPath ? process.version : `${node.version} (${node.path}; the harness and its load clients on ${process.version})`,
+    },
     command: `node bench/run.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     method,
     results,
@@ -177,7 +218,7 @@ async function main() {
   process.stdout.write(`\n${report}\n`);
   if (opts.out) {
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-    fs.writeFileSync(opts.out, `# Benchmark results, ${new Date().toISOString().slice(0, 10)}\n\n${report}`);
+    fs.writeFileSync(opts.out, `# Benchmark results, ${new Date().toISOString().slice(0, 10)}, Node ${node.version}\n\n${report}`);
     process.stderr.write(`bench: wrote ${path.relative(process.cwd(), opts.out)}\n`);
   }
 }

@@ -7,9 +7,10 @@
 const { median, min, max } = require('./stats');
 
 /**
- * @param targets [{id, label, child, upstream?, ref?, engine?}] — `child` is the process
+ * @param targets [{id, label, child, upstream?, ref?, engine?, nginx?}] — `child` is the process
  *   whose CPU is the target's own; `upstream` the upstream process behind it, if any;
- *   `ref` the id it is compared with (its baseline), `engine` the bare engine's id.
+ *   `ref` the id it is compared with (its baseline), `engine` the bare engine's id, `nginx`
+ *   nginx's id.
  * @param measure (target, window) => Promise<{requests, rps, p50Ms, p99Ms, errors}>; it
  *   calls window.start() and window.end() around the measured part.
  */
@@ -85,6 +86,9 @@ function summarize(target, runs) {
     rpsMax: rps.length ? max(rps) : NaN,
     ratio: ratioTo(target.ref),
     ratioEngine: ratioTo(target.engine),
+    ratioNginx: ratioTo(target.nginx),
+    /** req/s ÷ another target's, same round, median over rounds. */
+    ratioTo,
     p50Ms: median(own.map((r) => r.p50Ms)),
     p99Ms: median(own.map((r) => r.p99Ms)),
     cpuUs: median(own.map((r) => r.cpuUs)),

@@ -31,6 +31,7 @@ function machine() {
     wrk: `${spawnSync('wrk', ['-v']).stdout ?? ''}`.split('\n')[0].replace(/ \[.*/, '').trim() || 'wrk',
     httpProxy3: require('http-proxy-3/package.json').version,
     ws: require('ws/package.json').version,
+    nginx: require('./nginx').nginxVersion() || 'not installed',
     commit: commit ? `${commit}${dirty}` : 'unknown',
   };
 }

@@ -74,9 +74,9 @@ function tail(stream) {
  * first `{type: 'ready'}` message; `message(type)` waits for the next message of a type.
  */
 class NodeChild {
-  constructor(name, file, { args = [], nodeArgs = [], core, nofile, env = {}, readyTimeoutMs = 15000 } = {}) {
+  constructor(name, file, { args = [], nodeArgs = [], core, nofile, env = {}, node = process.execPath, readyTimeoutMs = 15000 } = {}) {
     this.name = name;
-    const argv = command([process.execPath, ...nodeArgs, file, ...args], core, nofile);
+    const argv = command([node, ...nodeArgs, file, ...args], core, nofile);
     this.proc = spawn(argv[0], argv.slice(1), {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -138,9 +138,12 @@ class NodeChild {
 
   /** Resident set size in bytes. */
   rssBytes() {
-    const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : NaN;
+    return statusBytes(this.pid, 'VmRSS');
+  }
+
+  /** Peak resident set size (the kernel's high-water mark) in bytes. */
+  peakRssBytes() {
+    return statusBytes(this.pid, 'VmHWM');
   }
 
   /** Open file descriptors, and how many of them are sockets. */
@@ -185,7 +188,7 @@ class NodeChild {
  * targets, killed with everything else. `ready` resolves once `readyLine` appears on stdout.
  */
 class Daemon {
-  constructor(name, argv, { core, readyLine, readyTimeoutMs = 15000 } = {}) {
+  constructor(name, argv, { core, readyLine, readyCheck, readyTimeoutMs = 15000 } = {}) {
     this.name = name;
     const full = command(argv, core);
     this.proc = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -198,13 +201,22 @@ class Daemon {
       const timer = setTimeout(() => reject(new Error(`${name}: not ready within ${readyTimeoutMs} ms: ${out.slice(-500)}`)), readyTimeoutMs);
       this.proc.stdout.on('data', (chunk) => {
         out = (out + chunk.toString()).slice(-4000);
-        if (out.includes(readyLine)) {
+        if (readyLine && out.includes(readyLine)) {
           clearTimeout(timer);
           resolve();
         }
       });
       this.proc.once('error', (err) => (clearTimeout(timer), reject(err)));
       this.proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}): ${errors().trim() || out.slice(-500)}`))));
+      // A daemon that prints nothing when it is ready (nginx) is polled instead.
+      if (readyCheck) {
+        const poll = () =>
+          readyCheck().then(
+            (ok) => (ok ? (clearTimeout(timer), resolve()) : setTimeout(poll, 50)),
+            () => setTimeout(poll, 50),
+          );
+        poll();
+      }
     });
   }
 
@@ -226,6 +238,13 @@ class Daemon {
     }
     live.delete(this);
   }
+}
+
+/** A `kB` field of /proc/<pid>/status (VmRSS, VmHWM, RssAnon, …) in bytes; NaN if absent. */
+function statusBytes(pid, field) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 /** utime + stime of a pid from /proc/<pid>/stat, in seconds. */
@@ -280,4 +299,4 @@ function openFilesLimit() {
   return { soft: n(m[1]), hard: n(m[2]) };
 }
 
-module.exports = { NodeChild, Daemon, run, killAll, installCleanup, cpuSeconds, openFilesLimit, canRaiseOpenFiles, command };
+module.exports = { NodeChild, Daemon, run, killAll, installCleanup, cpuSeconds, statusBytes, openFilesLimit, canRaiseOpenFiles, command };

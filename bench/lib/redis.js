@@ -36,4 +36,4 @@ async function startRedis(ctx) {
   return redis;
 }
 
-module.exports = { haveRedis, startRedis };
+module.exports = { haveRedis, startRedis, freePort };

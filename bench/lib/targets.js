@@ -7,12 +7,16 @@ const { NodeChild } = require('./processes');
 const DIR = path.join(__dirname, '..', 'targets');
 
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
-async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist } = {}) {
+async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs } = {}) {
+  // --gateway-node-args (--compare-node-args for the compared gateway): Node/V8 flags for the gateway's processes only.
+  const extra = (file === 'gateway' || file === 'serve') && gatewayNodeArgs ? gatewayNodeArgs : [];
   const child = new NodeChild(name, path.join(DIR, `${file}.js`), {
     args: [JSON.stringify(config)],
-    nodeArgs,
+    nodeArgs: [...extra, ...nodeArgs],
     nofile,
     core: ctx.cores.targets,
+    // --node: every target runs on that Node; the harness and its load clients stay on their own.
+    node: ctx.node,
     env: dist ? { BENCH_DIST: dist } : {},
   });
   try {

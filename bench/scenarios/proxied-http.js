@@ -8,6 +8,7 @@ const { interleave } = require('../lib/interleave');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { wrk } = require('../lib/wrk');
 const { haveRedis, startRedis } = require('../lib/redis');
+const { nginxBinary, renewableNginx, startNginx } = require('../lib/nginx');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
 
@@ -45,6 +46,7 @@ async function runProxied(ctx, shape) {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
+    await addNginx(ctx, shape.id, targets, children, upstream);
     const proxies = [
       ['http-proxy-3', 'bare http-proxy-3 (keep-alive agent)', 'http-proxy-3'],
       ['gateway', `gateway (library mode, ${ctx.opts.label})`, 'gateway'],
@@ -72,10 +74,19 @@ async function runProxied(ctx, shape) {
     for (const [id, label, file, dist, rateLimits] of proxies) {
       try {
         const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(rateLimits && { rateLimits }) };
-        const options = dist ? { dist } : {};
+        const options = dist ? { dist, ...(ctx.opts.compareNodeArgs && { gatewayNodeArgs: ctx.opts.compareNodeArgs }) } : {};
         const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
-        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined };
+        const target = {
+          id,
+          label,
+          child,
+          upstream,
+          url: child.url,
+          ref: 'direct',
+          engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined,
+          nginx: id.startsWith('gateway') ? 'nginx' : undefined,
+        };
         // The Redis store's own CPU, read around the same window.
         if (id === 'gateway-limit-redis') target.extra = redis;
         // The upstream stays: it is the baseline and every proxy's upstream.
@@ -105,6 +116,25 @@ async function runProxied(ctx, shape) {
   }
 }
 
+/**
+ * nginx as a reference proxy (one worker, keep-alive pool to the same upstream), renewed
+ * before each of its runs like the Node proxies; skipped with a warning when not installed.
+ */
+async function addNginx(ctx, scenarioId, targets, children, upstream, options) {
+  if (!nginxBinary()) {
+    ctx.warn(`${scenarioId} · nginx: not installed (Debian: apt-get install -y nginx); not measured`);
+    return;
+  }
+  const label = 'nginx (1 worker, keep-alive pool)';
+  try {
+    const child = await startNginx(ctx, upstream, options);
+    children.push(child);
+    targets.push(renewableNginx(ctx, { id: 'nginx', label, child, upstream, url: child.url, ref: 'direct' }, children, upstream, options));
+  } catch (err) {
+    targets.push({ id: 'nginx', label, failed: `did not start: ${err.message.split('\n')[0]}` });
+  }
+}
+
 /** A warm-up wrk run, then the measured one inside the CPU window. */
 async function wrkWindow(ctx, url, connections, request, window) {
   const base = { url, connections, threads: ctx.threads, core: ctx.cores.load, request };
@@ -119,5 +149,6 @@ module.exports = {
   smallGet: { ...smallGet, run: (ctx) => runProxied(ctx, smallGet) },
   post64k: { ...post64k, run: (ctx) => runProxied(ctx, post64k) },
   wrkWindow,
+  addNginx,
   FINGERPRINT,
 };

@@ -7,7 +7,7 @@ const path = require('node:path');
 const { interleave } = require('../lib/interleave');
 const { NodeChild } = require('../lib/processes');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
-const { FINGERPRINT } = require('./proxied-http');
+const { FINGERPRINT, addNginx } = require('./proxied-http');
 
 const TUNNELS = 50;
 const MESSAGE_BYTES = 128;
@@ -19,6 +19,7 @@ async function run(ctx) {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
+    await addNginx(ctx, 'ws-echo', targets, children, upstream);
     for (const [id, label] of [
       ['http-proxy-3', 'bare http-proxy-3'],
       ['gateway', `gateway (library mode, ${ctx.opts.label})`],
@@ -27,7 +28,16 @@ async function run(ctx) {
         const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
         const child = await startTarget(ctx, id, id, config);
         children.push(child);
-        const target = { id, label, child, upstream, url: child.url, ref: 'direct', engine: id === 'gateway' ? 'http-proxy-3' : undefined };
+        const target = {
+          id,
+          label,
+          child,
+          upstream,
+          url: child.url,
+          ref: 'direct',
+          engine: id === 'gateway' ? 'http-proxy-3' : undefined,
+          nginx: id === 'gateway' ? 'nginx' : undefined,
+        };
         targets.push(renewable(ctx, target, children, id, id, config));
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });

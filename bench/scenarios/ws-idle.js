@@ -8,6 +8,7 @@ const path = require('node:path');
 const { NodeChild, openFilesLimit, canRaiseOpenFiles } = require('../lib/processes');
 const { startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT } = require('./proxied-http');
+const { nginxBinary, startNginx } = require('../lib/nginx');
 
 const CLIENT = path.join(__dirname, '..', 'clients', 'ws-idle.js');
 const CONCURRENCY = 64;
@@ -42,6 +43,8 @@ async function waitForSockets(children, expected, timeoutMs) {
 }
 
 async function memory(child) {
+  // nginx has no heap to collect and no IPC channel: its worker's RSS only.
+  if (!child.request) return { rss: child.rssBytes(), heap: NaN, external: NaN };
   await child.request({ type: 'gc' }, 'gc-done', 30000);
   const m = await child.request({ type: 'memory' }, 'memory', 10000);
   return { rss: child.rssBytes(), heap: m.heapUsed, external: m.external };
@@ -50,7 +53,10 @@ async function memory(child) {
 async function measureOne(ctx, upstream, id, label, n, nofile) {
   const children = [];
   try {
-    const proxy = await startTarget(ctx, id, id, { upstream: upstream.url, fingerprint: FINGERPRINT }, { nodeArgs: ['--expose-gc'], nofile });
+    const proxy =
+      id === 'nginx'
+        ? await startNginx(ctx, upstream, { connections: 2 * n + 256 })
+        : await startTarget(ctx, id, id, { upstream: upstream.url, fingerprint: FINGERPRINT }, { nodeArgs: ['--expose-gc'], nofile });
     children.push(proxy);
     const client = new NodeChild('ws-idle client', CLIENT, { core: ctx.cores.load, nofile });
     children.push(client);
@@ -120,10 +126,11 @@ async function run(ctx) {
     const results = [];
     results.push(await measureOne(ctx, upstream, 'gateway', `gateway (library mode, ${ctx.opts.label})`, count, nofile));
     results.push(await measureOne(ctx, upstream, 'http-proxy-3', 'bare http-proxy-3', count, nofile));
+    if (nginxBinary()) results.push(await measureOne(ctx, upstream, 'nginx', 'nginx (1 worker)', count, nofile));
     return { scenario: 'idle WebSocket tunnels', idle: results, note, asked: ctx.opts.tunnels };
   } finally {
     await stopAll(children);
   }
 }
 
-module.exports = { wsIdle: { id: 'ws-idle', title: 'idle WebSocket tunnels', run } };
+module.exports = { wsIdle: { id: 'ws-idle', title: 'idle WebSocket tunnels', run }, tunnelCount };

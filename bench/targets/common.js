@@ -56,9 +56,29 @@ function serve(ready, stop = async () => undefined) {
         global.gc();
       }
       send({ type: 'gc-done' });
-    } else if (msg.type === 'memory') send({ type: 'memory', ...process.memoryUsage() });
+    } else if (msg.type === 'memory') send({ type: 'memory', ...memory() });
   });
   send({ type: 'ready', ...ready });
+}
+
+/**
+ * The diagnostics the harness reads over IPC (never an HTTP route): process.memoryUsage(),
+ * V8's heap spaces (committed and resident), and the default stream highWaterMark.
+ */
+function memory() {
+  const v8 = require('node:v8');
+  const stream = require('node:stream');
+  const spaces = {};
+  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = { size: s.space_size, used: s.space_used_size, physical: s.physical_space_size };
+  const heap = v8.getHeapStatistics();
+  return {
+    ...process.memoryUsage(),
+    heapPhysical: heap.total_physical_size,
+    mallocedMemory: heap.malloced_memory,
+    spaces,
+    highWaterMark: typeof stream.getDefaultHighWaterMark === 'function' ? stream.getDefaultHighWaterMark(false) : 16384,
+    node: process.version,
+  };
 }
 
 /** Reports a startup failure to the harness and exits non-zero. */

@@ -6,13 +6,15 @@ const http = require('node:http');
 const { config, dist, listen, serve, fail, untilHealthy, untilStoreUp } = require('./common');
 
 async function main() {
-  const { upstream, fingerprint, rateLimits } = config();
+  const { upstream, fingerprint, rateLimits, proxy } = config();
   const { createGateway } = dist('gateway.js');
   const gateway = createGateway({
     upstream,
     metrics: { listen: false },
     // Without it, the defaults: the two rules the document implies, which no bench path matches.
     ...(rateLimits && { rateLimits }),
+    // The one-process run raises the body cap for its 10 MiB message.
+    ...(proxy && { proxy }),
     discovery: { document: { server_name: 'bench.example.com', certificate_fingerprint: fingerprint } },
     logLevel: 'silent',
   });

@@ -13,7 +13,16 @@ async function main() {
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' || req.method === 'PUT') {
       let received = 0;
-      req.on('data', (chunk) => (received += chunk.length));
+      // A slow reader (the memory cost of a large body streamed through a proxy): a pause
+      // after every chunk, so that the proxy in front must hold back, not buffer.
+      const slow = req.url.startsWith('/v1/slow');
+      req.on('data', (chunk) => {
+        received += chunk.length;
+        if (slow) {
+          req.pause();
+          setTimeout(() => req.resume(), 2);
+        }
+      });
       req.on('end', () => {
         const body = `{"received":${received}}`;
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

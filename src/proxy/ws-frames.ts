@@ -7,12 +7,13 @@ const MAX_HEADER = 14;
  * Follows WebSocket frame boundaries in one direction of a tunnel (RFC 6455 §5.2) without
  * buffering payloads, so that on shutdown the gateway can stop at a boundary and add a
  * Close frame of its own instead of cutting a frame in half. Runs on every chunk of every
- * tunnel, so it allocates nothing: a header is read in place, and only one split across
- * chunks is copied, into a fixed 14-byte buffer.
+ * tunnel, so it allocates nothing per chunk: a header is read in place, and only one split
+ * across chunks is copied, into a 14-byte buffer made the first time that happens (most
+ * tunnels, idle ones above all, never need it: two of them per tunnel were 0.4 KiB each).
  */
 export class FrameTracker {
-  /** The start of a header split across chunks. */
-  private readonly partial = Buffer.alloc(MAX_HEADER);
+  /** The start of a header split across chunks; made on the first split. */
+  private partial: Buffer | null = null;
   private partialLength = 0;
   /** Payload bytes of the current frame still to come; -1 while reading a header. */
   private remaining = -1;
@@ -56,13 +57,14 @@ export class FrameTracker {
 
   /** Copies header bytes into `partial`; starts the payload once the header is whole. Returns the bytes taken. */
   private takeSplitHeader(chunk: Buffer, offset: number): number {
-    const needed = this.partialLength < 2 ? 2 : headerSize(this.partial[1] as number);
+    const partial = (this.partial ??= Buffer.alloc(MAX_HEADER));
+    const needed = this.partialLength < 2 ? 2 : headerSize(partial[1] as number);
     const take = Math.min(needed - this.partialLength, chunk.length - offset);
-    chunk.copy(this.partial, this.partialLength, offset, offset + take);
+    chunk.copy(partial, this.partialLength, offset, offset + take);
     this.partialLength += take;
-    if (this.partialLength >= 2 && this.partialLength === headerSize(this.partial[1] as number)) {
+    if (this.partialLength >= 2 && this.partialLength === headerSize(partial[1] as number)) {
       this.partialLength = 0;
-      this.startPayload(this.partial, 0);
+      this.startPayload(partial, 0);
     }
     return take;
   }

@@ -1,0 +1,279 @@
+'use strict';
+// One gateway process carries every scenario in turn — first traffic, a 10 MiB POST to a
+// slow reader, small GET, 64 KiB POST, WebSocket echo, idle tunnels, then discovery — and its memory is
+// read throughout: RSS after start, the peak (VmHWM, reset per phase through
+// /proc/<pid>/clear_refs), process.memoryUsage() and V8's heap spaces at the highest
+// sample, RSS per idle tunnel, and what one large streamed body costs. The discovery rows
+// at the end compare this warmed process with a fresh bare node:http server answering the
+// same bytes (interleaved, rounds).
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { copyAnswer } = require('../lib/http-check');
+const { interleave } = require('../lib/interleave');
+const { NodeChild } = require('../lib/processes');
+const { renewable, startTarget, stopAll } = require('../lib/targets');
+const { FINGERPRINT, wrkWindow } = require('./proxied-http');
+const { tunnelCount } = require('./ws-idle');
+const { wrk } = require('../lib/wrk');
+
+const ECHO = path.join(__dirname, '..', 'clients', 'ws-echo.js');
+const IDLE = path.join(__dirname, '..', 'clients', 'ws-idle.js');
+const BIG = 10 * 1024 * 1024;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Samples the gateway's memory over IPC every `everyMs` until stopped; keeps the sample with the highest RSS. */
+function sampler(child, everyMs = 200) {
+  let peak;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      try {
+        const m = await child.request({ type: 'memory' }, 'memory', 5000);
+        const rss = child.rssBytes();
+        if (!peak || rss > peak.vmRss) peak = { ...m, vmRss: rss };
+      } catch {
+        // a busy moment: the next sample
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return peak;
+    },
+  };
+}
+
+function resetPeak(pid) {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function settled(child) {
+  await child.request({ type: 'gc' }, 'gc-done', 30000);
+  const m = await child.request({ type: 'memory' }, 'memory', 10000);
+  return { ...m, vmRss: child.rssBytes() };
+}
+
+/** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
+function bigPost(url, bytes) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': bytes } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(65536, 'x');
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const n = Math.min(chunk.length, bytes - sent);
+        sent += n;
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+async function echoRun(ctx, gateway) {
+  const { seconds, warmupSeconds } = ctx.opts;
+  const client = new NodeChild('ws-echo client', ECHO, {
+    args: [JSON.stringify({ url: `${gateway.url.replace(/^http/, 'ws')}/v1/stream`, connections: 50, warmupSeconds, seconds, messageBytes: 128 })],
+    core: ctx.cores.load,
+  });
+  client.ready.catch(() => undefined);
+  try {
+    const limit = (warmupSeconds + seconds + 20) * 1000;
+    const measuring = client.message('measuring', limit);
+    const result = client.message('result', limit);
+    result.catch(() => undefined);
+    await measuring;
+    const cpu0 = gateway.cpuSeconds();
+    const r = await result;
+    return { ...r, cpuUs: ((gateway.cpuSeconds() - cpu0) / r.requests) * 1e6 };
+  } finally {
+    await client.stop(2000);
+  }
+}
+
+async function run(ctx) {
+  const children = [];
+  const { count, nofile, note } = tunnelCount(ctx.opts.tunnels);
+  try {
+    const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile });
+    children.push(upstream);
+    const config = { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } };
+    const gateway = await startTarget(ctx, 'gateway', 'gateway', config, { nodeArgs: ['--expose-gc'], nofile });
+    children.push(gateway);
+    // Ready means the first probe has answered; nothing else has happened yet.
+    const idle = { ...(await gateway.request({ type: 'memory' }, 'memory', 10000)), vmRss: gateway.rssBytes(), vmHwm: gateway.peakRssBytes() };
+    const canReset = resetPeak(gateway.pid);
+    const phases = [];
+    const phase = async (name, fn) => {
+      ctx.progress(`one process · ${name}`);
+      if (canReset) resetPeak(gateway.pid);
+      const sampling = sampler(gateway);
+      let figures;
+      try {
+        figures = await fn();
+      } catch (err) {
+        ctx.warn(`one process · ${name}: ${err.message.split('\n')[0]}`);
+        figures = { failed: err.message.split('\n')[0] };
+      }
+      const peak = await sampling.stop();
+      const entry = { name, ...figures, vmHwm: gateway.peakRssBytes(), peak, after: gateway.rssBytes() };
+      phases.push(entry);
+      return entry;
+    };
+    const wrkPhase = (name, urlPath, connections, request) =>
+      phase(name, async () => {
+        const window = { start: () => (window.cpu0 = gateway.cpuSeconds()), end: () => (window.cpu1 = gateway.cpuSeconds()) };
+        const r = await wrkWindow(ctx, `${gateway.url}${urlPath}`, connections, request, window);
+        return { rps: r.rps, p99Ms: r.p99Ms, errors: r.errors, cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6 };
+      });
+    let big;
+    // undici's HTTP parser is WebAssembly: its first traffic gets it compiled again by the
+    // optimizing tier in the background, a transient of its own, kept out of the phases below.
+    await phase('first traffic: 1 s of small GETs, then 3 s idle', async () => {
+      await wrk({ url: `${gateway.url}/v1/ping`, connections: 10, threads: ctx.threads, core: ctx.cores.load, seconds: 1, request: { method: 'GET' } });
+      await sleep(3000);
+      return { rps: NaN };
+    });
+    // Then, while RSS is still near its level at start, so that the delta shows; twice: as
+    // the process lives it (received chunks wait for the next collection as garbage) and with
+    // a full GC before every reading (what the gateway holds).
+    const bigRun = async (collect) => {
+      const before = await settled(gateway);
+      let max = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+      let running = true;
+      const watch = (async () => {
+        while (running) {
+          try {
+            if (collect) await gateway.request({ type: 'gc' }, 'gc-done', 5000);
+            const m = await gateway.request({ type: 'memory' }, 'memory', 5000);
+            const rss = gateway.rssBytes();
+            max = {
+              rss: Math.max(max.rss, rss),
+              heapUsed: Math.max(max.heapUsed, m.heapUsed),
+              external: Math.max(max.external, m.external),
+              arrayBuffers: Math.max(max.arrayBuffers, m.arrayBuffers),
+            };
+          } catch {
+            // next sample
+          }
+          await sleep(20);
+        }
+      })();
+      const t0 = Date.now();
+      const answer = await bigPost(`${gateway.url}/v1/slow`, BIG);
+      const ms = Date.now() - t0;
+      running = false;
+      await watch;
+      if (answer.status !== 200 || answer.body !== `{"received":${BIG}}`) throw new Error(`10 MiB POST: ${answer.status} ${answer.body.slice(0, 100)}`);
+      return {
+        bytes: BIG,
+        ms,
+        highWaterMark: before.highWaterMark,
+        rss: max.rss - before.vmRss,
+        heapUsed: max.heapUsed - before.heapUsed,
+        external: max.external - before.external,
+        arrayBuffers: max.arrayBuffers - before.arrayBuffers,
+      };
+    };
+    await phase('10 MiB POST to a slow reader (twice)', async () => {
+      big = { live: await bigRun(false), held: await bigRun(true) };
+      return { rps: NaN };
+    });
+
+    await wrkPhase('small GET, 50 connections', '/v1/ping', 50, { method: 'GET' });
+    await wrkPhase('64 KiB POST, 20 connections', '/v1/messages', 20, { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } });
+    await phase('WebSocket echo, 50 tunnels', () => echoRun(ctx, gateway));
+
+    let tunnels;
+    await phase(`idle tunnels, ${count.toLocaleString('en-US')}`, async () => {
+      const client = new NodeChild('ws-idle client', IDLE, { core: ctx.cores.load, nofile });
+      children.push(client);
+      await client.ready;
+      const url = `${gateway.url.replace(/^http/, 'ws')}/v1/stream`;
+      const before = await settled(gateway);
+      const opened = await client.request({ type: 'open', url, count, concurrency: 64 }, 'opened', 300000);
+      await sleep(ctx.opts.holdSeconds * 1000);
+      const held = await settled(gateway);
+      await client.request({ type: 'close' }, 'closed', 120000);
+      await client.stop();
+      const n = opened.opened;
+      tunnels = {
+        requested: ctx.opts.tunnels,
+        opened: n,
+        before,
+        held,
+        rssPerTunnel: (held.vmRss - before.vmRss) / n,
+        heapPerTunnel: (held.heapUsed - before.heapUsed) / n,
+        externalPerTunnel: (held.external - before.external) / n,
+      };
+      return { rps: NaN };
+    });
+
+    // Discovery last, in the process that carried everything above, beside a fresh bare server.
+    ctx.progress('one process · discovery (warmed gateway vs bare node:http)');
+    const answer = await copyAnswer(`${gateway.url}/.well-known/cryptid`);
+    const answerFile = path.join(ctx.tmp, 'one-process-bare.json');
+    fs.writeFileSync(answerFile, JSON.stringify(answer));
+    const bareConfig = { answerFile };
+    const bare = await startTarget(ctx, 'bare-http', 'bare-bytes', bareConfig);
+    children.push(bare);
+    if (canReset) resetPeak(gateway.pid);
+    const discovery = await interleave(ctx, {
+      scenario: 'one process · discovery in the warmed gateway, 50 connections',
+      targets: [
+        renewable(
+          ctx,
+          { id: 'bare-http', label: `bare node:http, same bytes (${answer.bytes} B; fresh process)`, child: bare, url: bare.url, ref: 'bare-http' },
+          children,
+          'bare-http',
+          'bare-bytes',
+          bareConfig,
+        ),
+        { id: 'gateway-warmed', label: 'gateway, the process that carried every phase above', child: gateway, url: gateway.url, ref: 'bare-http' },
+      ],
+      measure: (t, window) => wrkWindow(ctx, `${t.url}/.well-known/cryptid`, 50, { method: 'GET' }, window),
+    });
+    phases.push({ name: 'discovery, 50 connections', vmHwm: gateway.peakRssBytes(), after: gateway.rssBytes(), rps: discovery.targets[1]?.rps });
+    const end = await settled(gateway);
+    const peakPhase = phases.reduce((a, b) => (b.vmHwm > (a?.vmHwm ?? 0) ? b : a), undefined);
+    const nonTunnel = phases.filter((p) => !p.name.startsWith('idle tunnels'));
+    return {
+      scenario: 'one process · discovery in the warmed gateway, 50 connections',
+      oneProcess: {
+        node: idle.node,
+        note,
+        canReset,
+        idle,
+        phases,
+        peakRss: Math.max(idle.vmHwm, ...phases.map((p) => p.vmHwm)),
+        peakRssWithoutTunnels: Math.max(idle.vmHwm, ...nonTunnel.map((p) => p.vmHwm)),
+        peakPhase: peakPhase?.name,
+        peakSample: peakPhase?.peak,
+        tunnels,
+        big,
+        end,
+      },
+      targets: discovery.targets,
+    };
+  } finally {
+    await stopAll(children);
+  }
+}
+
+module.exports = { oneProcess: { id: 'one-process', title: 'one process: memory over every scenario', run } };
