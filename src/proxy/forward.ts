@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { withAddedHeaders } from '../http/added-headers';
 import { writeError } from '../http/json-error';
@@ -8,7 +8,7 @@ import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
-import { watchClient, type ClientBound } from './client-gone';
+import { releaseClient, watchClient, type ClientBound } from './client-gone';
 import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
@@ -82,7 +82,9 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private pendingAbort: Error | undefined = undefined;
   /** The one report has been made. */
   private reported = false;
-  private unwatch: (() => void) | undefined = undefined;
+  /** The client connection, watched for its end (see `client-gone.ts`). */
+  private readonly socket: Duplex;
+  private readonly onClose = (): void => this.finished();
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
 
@@ -96,12 +98,14 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     this.path = pathOf(this.target);
     this.trusted = options.trustedProxies.trusts(req);
     this.requestId = requestIdOf(req.headers, this.trusted);
+    this.socket = req.socket;
   }
 
   start(): void {
     const { options, req, res } = this;
-    res.once('close', () => this.finished());
-    this.unwatch = watchClient(req.socket, this);
+    // 'close' comes once; `on` spares the per-request wrapper `once` makes.
+    res.on('close', this.onClose);
+    watchClient(this.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
     const checked = checkRequest(req, this.target);
     if (checked.verdict === 'refuse') return this.reject(checked.refusal.reason, checked.refusal.kind, checked.refusal.headers);
@@ -167,7 +171,7 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private finished(): void {
     if (this.reported) return;
     this.reported = true;
-    this.unwatch?.();
+    releaseClient(this.socket, this);
     const { res, options } = this;
     clearTimeout(this.timer);
     const clientAborted = !res.writableFinished && !this.endedByGateway;
