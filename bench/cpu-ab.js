@@ -6,7 +6,7 @@
 // variant. For a machine too busy for throughput figures to mean much.
 //
 //   node bench/cpu-ab.js --scenario small-get|post-64k|limit|discovery --rounds 5 --seconds 5 \
-//     A=.ab-base B=dist F=@undici-floor [--node-arg --max-semi-space-size=2]
+//     A=.ab-base B=dist F=@undici-floor [--node-arg --max-semi-space-size=2] [--gc]
 //
 // A compiled gateway must sit in a directory next to package.json (the gateway reads its
 // version from ../package.json): `npx tsc -p tsconfig.build.json --outDir .ab-base`.
@@ -37,6 +37,7 @@ function parse(argv) {
     else if (a === '--seconds') opts.seconds = Number(argv[++i]);
     else if (a === '--warmup') opts.warmup = Number(argv[++i]);
     else if (a === '--node-arg') opts.nodeArgs.push(argv[++i]);
+    else if (a === '--gc') opts.gc = true;
     else if (a.includes('=')) {
       const [label, value] = a.split('=');
       // `@name` is another target of bench/targets/ (e.g. `@undici-floor`), measured the same way.
@@ -44,6 +45,8 @@ function parse(argv) {
       else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value) });
     } else throw new Error(`unknown argument ${a}`);
   }
+  // --gc: gateways run as gateway-gc.js, which counts V8's collections over the measured run.
+  if (opts.gc) for (const v of opts.variants) if (v.file === 'gateway') v.file = 'gateway-gc';
   if (!SCENARIOS[opts.scenario]) throw new Error(`unknown scenario ${opts.scenario}`);
   if (opts.variants.length === 0) throw new Error('name at least one variant: LABEL=DIST_DIR');
   return opts;
@@ -67,11 +70,13 @@ async function main() {
         try {
           const base = { url: `${child.url}${shape.path}`, connections: shape.connections, threads: 1, core: ctx.cores.load, request: shape.request };
           if (opts.warmup > 0) await wrk({ ...base, seconds: opts.warmup });
+          if (v.file === 'gateway-gc') await child.request({ type: 'gc-stats' }, 'gc-stats');
           const before = child.cpuSeconds();
           const up0 = upstream.cpuSeconds();
           const r = await wrk({ ...base, seconds: opts.seconds });
           const cpu = child.cpuSeconds() - before;
           const upCpu = upstream.cpuSeconds() - up0;
+          const gc = opts.gc && v.file === 'gateway-gc' ? await child.request({ type: 'gc-stats' }, 'gc-stats') : undefined;
           const row = {
             round,
             rps: r.rps,
@@ -84,7 +89,7 @@ async function main() {
           };
           results.get(v.label).push(row);
           process.stdout.write(
-            `round ${round} ${v.label.padEnd(8)} ${row.us.toFixed(1).padStart(6)} µs/req  ${Math.round(row.rps).toString().padStart(6)} req/s  p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms  up ${row.upUs.toFixed(1)} µs  rss ${(row.rss / 2 ** 20).toFixed(0)} MiB  err ${row.errors}\n`,
+            `round ${round} ${v.label.padEnd(8)} ${row.us.toFixed(1).padStart(6)} µs/req  ${Math.round(row.rps).toString().padStart(6)} req/s  p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms  up ${row.upUs.toFixed(1)} µs  rss ${(row.rss / 2 ** 20).toFixed(0)} MiB  err ${row.errors}${gc ? `  gc: ${gc.minor} minor (${gc.minorMs.toFixed(0)} ms), ${gc.major} major + ${gc.incremental} incr (${gc.majorMs.toFixed(0)} ms), longest ${gc.longestMs.toFixed(1)} ms` : ''}\n`,
           );
         } finally {
           await child.stop();
