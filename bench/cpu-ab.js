@@ -39,10 +39,15 @@ function parse(argv) {
     else if (a === '--node-arg') opts.nodeArgs.push(argv[++i]);
     else if (a === '--gc') opts.gc = true;
     else if (a.includes('=')) {
-      const [label, value] = a.split('=');
+      const [label, spec] = a.split('=');
+      // `LABEL=DIR,--flag,--flag`: node flags for this variant alone; `+warm`: before its warm-up
+      // the process carries the small-GET and 64 KiB POST loads (as in a full bench run).
+      const [value, ...rest] = spec.split(',');
+      const flags = rest.filter((f) => !f.startsWith('+'));
+      const warm = rest.includes('+warm');
       // `@name` is another target of bench/targets/ (e.g. `@undici-floor`), measured the same way.
-      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1) });
-      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value) });
+      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm });
+      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm });
     } else throw new Error(`unknown argument ${a}`);
   }
   // --gc: gateways run as gateway-gc.js, which counts V8's collections over the measured run.
@@ -66,9 +71,14 @@ async function main() {
     for (let round = 0; round < opts.rounds; round++) {
       const order = opts.variants.map((_, i) => opts.variants[(i + round) % opts.variants.length]);
       for (const v of order) {
-        const child = await startTarget(ctx, v.label, v.file, config, { dist: v.dist, nodeArgs: opts.nodeArgs });
+        const child = await startTarget(ctx, v.label, v.file, config, { dist: v.dist, nodeArgs: [...opts.nodeArgs, ...v.flags] });
         try {
           const base = { url: `${child.url}${shape.path}`, connections: shape.connections, threads: 1, core: ctx.cores.load, request: shape.request };
+          if (v.warm) {
+            for (const other of [SCENARIOS['small-get'], SCENARIOS['post-64k']]) {
+              await wrk({ url: `${child.url}${other.path}`, connections: other.connections, threads: 1, core: ctx.cores.load, request: other.request, seconds: opts.seconds });
+            }
+          }
           if (opts.warmup > 0) await wrk({ ...base, seconds: opts.warmup });
           if (v.file === 'gateway-gc') await child.request({ type: 'gc-stats' }, 'gc-stats');
           const before = child.cpuSeconds();

@@ -7,7 +7,6 @@
 //   node bench/micro-ab.js A=.ab-base B=.ab-new
 
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 
 const N = 300_000;
 const RULE = { name: 'bench', match: ['/v1/'], key: 'ip', limit: 1_000_000_000, windowMs: 60_000 };
@@ -20,7 +19,11 @@ function load(dir) {
   const { routeOf } = req('protocol/routes.js');
   const { SILENT_LOGGER } = req('logger.js');
   const config = resolveConfig(
-    { upstream: 'http://127.0.0.1:1', rateLimits: { rules: [RULE] }, discovery: { document: { server_name: 'bench.example.com', certificate_fingerprint: `sha256:${'0'.repeat(64)}` } } },
+    {
+      upstream: 'http://127.0.0.1:1',
+      rateLimits: { rules: [RULE] },
+      discovery: { document: { server_name: 'bench.example.com', certificate_fingerprint: `sha256:${'0'.repeat(64)}` } },
+    },
     'library',
   ).config;
   const limiter = new RateLimiter(config.rateLimits, { logger: SILENT_LOGGER });
