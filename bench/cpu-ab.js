@@ -45,9 +45,12 @@ function parse(argv) {
       const [value, ...rest] = spec.split(',');
       const flags = rest.filter((f) => !f.startsWith('+'));
       const warm = rest.includes('+warm');
+      // `+gc`: a full collection after those loads (telling heap state from JIT state apart).
+      if (rest.includes('+gc')) flags.push('--expose-gc');
+      const gc = rest.includes('+gc');
       // `@name` is another target of bench/targets/ (e.g. `@undici-floor`), measured the same way.
-      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm });
-      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm });
+      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm, gc });
+      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm, gc });
     } else throw new Error(`unknown argument ${a}`);
   }
   // --gc: gateways run as gateway-gc.js, which counts V8's collections over the measured run.
@@ -79,6 +82,7 @@ async function main() {
               await wrk({ url: `${child.url}${other.path}`, connections: other.connections, threads: 1, core: ctx.cores.load, request: other.request, seconds: opts.seconds });
             }
           }
+          if (v.gc) await child.request({ type: 'gc' }, 'gc-done');
           if (opts.warmup > 0) await wrk({ ...base, seconds: opts.warmup });
           if (v.file === 'gateway-gc') await child.request({ type: 'gc-stats' }, 'gc-stats');
           const before = child.cpuSeconds();

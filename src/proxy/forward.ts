@@ -16,6 +16,7 @@ import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf, type HeldBody } from './parsed-body';
 import type { ParsedBodyMode } from '../config/options';
+import { RelayedBody } from './relayed-body';
 import { requestIdOf } from './request-id';
 import { keepTrustedForwarded } from './trusted-proxies';
 import { answerServerOptions, checkRequest } from './request-checks';
@@ -148,18 +149,19 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   }
 
   /**
-   * What is sent upstream as the body. Counting costs a stream per request, so it is only
-   * paid where the size is not already known: no body at all (neither `Content-Length` nor
-   * `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared length has passed the
-   * cap above and Node's parser never delivers more than it; only a chunked body is counted.
+   * What is sent upstream as the body. Counting costs a transform stream per request, so it
+   * is only paid where the size is not already known: no body at all (neither
+   * `Content-Length` nor `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared
+   * length has passed the cap above and Node's parser never delivers more than it, so it is
+   * relayed uncounted; only a chunked body is counted.
    */
   private requestBody(): Readable | null {
     const { req } = this;
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
       if (Number(declared) === 0) return null;
-      req.on('data', () => this.onProgress());
-      return req;
+      // undici gets a stream of its own (see `relayed-body.ts`), which also restarts the timer per chunk.
+      return new RelayedBody(req, this);
     }
     if (req.headers['transfer-encoding'] === undefined) return null;
     const counter = new BodyCounter(this.options.maxBodyBytes, this);

@@ -3,6 +3,11 @@ import { Readable } from 'node:stream';
 
 const kRelay = Symbol('cryptid.relayedBody');
 
+/** Told of every chunk passed on (the forwarder's "no progress" timer). */
+export interface RelayProgress {
+  onProgress(): void;
+}
+
 type Source = IncomingMessage & { [kRelay]?: RelayedBody | undefined };
 
 /**
@@ -16,10 +21,14 @@ type Source = IncomingMessage & { [kRelay]?: RelayedBody | undefined };
  * the request emits is pushed once (in flowing mode it reaches undici in the same call),
  * and the request is paused when this stream's buffer is full and resumed when undici reads
  * again, so at most about one `highWaterMark` is held here. The listeners are shared
- * functions, not closures per request.
+ * functions, not closures per request, and `progress` hears of each chunk from the same
+ * listener: a second 'data' listener would make every emit copy the listener list.
  */
 export class RelayedBody extends Readable {
-  constructor(private readonly source: Source) {
+  constructor(
+    private readonly source: Source,
+    readonly progress: RelayProgress | null = null,
+  ) {
     super({ highWaterMark: source.readableHighWaterMark });
     source[kRelay] = this;
     source.on('data', onSourceData);
@@ -46,7 +55,9 @@ export class RelayedBody extends Readable {
 
 function onSourceData(this: Source, chunk: Buffer): void {
   const relay = this[kRelay];
-  if (relay !== undefined && !relay.push(chunk)) this.pause();
+  if (relay === undefined) return;
+  relay.progress?.onProgress();
+  if (!relay.push(chunk)) this.pause();
 }
 
 function onSourceEnd(this: Source): void {
