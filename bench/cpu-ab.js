@@ -48,9 +48,11 @@ function parse(argv) {
       // `+gc`: a full collection after those loads (telling heap state from JIT state apart).
       if (rest.includes('+gc')) flags.push('--expose-gc');
       const gc = rest.includes('+gc');
+      // `+limit`: this variant alone gets the rate-limit rule of the `limit` scenario.
+      const limit = rest.includes('+limit');
       // `@name` is another target of bench/targets/ (e.g. `@undici-floor`), measured the same way.
-      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm, gc });
-      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm, gc });
+      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm, gc, limit });
+      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm, gc, limit });
     } else throw new Error(`unknown argument ${a}`);
   }
   // --gc: gateways run as gateway-gc.js, which counts V8's collections over the measured run.
@@ -74,7 +76,10 @@ async function main() {
     for (let round = 0; round < opts.rounds; round++) {
       const order = opts.variants.map((_, i) => opts.variants[(i + round) % opts.variants.length]);
       for (const v of order) {
-        const child = await startTarget(ctx, v.label, v.file, config, { dist: v.dist, nodeArgs: [...opts.nodeArgs, ...v.flags] });
+        const child = await startTarget(ctx, v.label, v.file, v.limit ? { ...config, rateLimits: SCENARIOS.limit.rateLimits } : config, {
+          dist: v.dist,
+          nodeArgs: [...opts.nodeArgs, ...v.flags],
+        });
         try {
           const base = { url: `${child.url}${shape.path}`, connections: shape.connections, threads: 1, core: ctx.cores.load, request: shape.request };
           if (v.warm) {
