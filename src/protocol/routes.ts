@@ -134,14 +134,17 @@ const TRIE: RouteNode = build(
 export function routeOf(_method: string | undefined, url: string | undefined): RouteLabel {
   if (url === undefined || url.charCodeAt(0) !== 0x2f /* "/" */) return 'other';
   const q = url.indexOf('?');
-  const segments = (q === -1 ? url : url.slice(0, q)).split('/');
+  const end = q === -1 ? url.length : q;
   let node = TRIE;
-  // segments[0] is the empty string before the leading slash.
-  for (let i = 1; i < segments.length; i++) {
-    const segment = segments[i] as string;
+  // Segment by segment after the leading slash, without splitting the path into an array first.
+  for (let start = 1; start <= end;) {
+    let stop = url.indexOf('/', start);
+    if (stop === -1 || stop > end) stop = end;
+    const segment = url.slice(start, stop);
     const next = node.children.get(segment) ?? (segment === '' ? undefined : node.param);
     if (next === undefined) return node.fallback;
     node = next;
+    start = stop + 1;
   }
   return node.route ?? node.fallback;
 }

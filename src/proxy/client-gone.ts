@@ -10,7 +10,7 @@ const kBound = Symbol('cryptid.clientBound');
 type Watched = Duplex & { [kBound]?: Set<ClientBound> };
 
 /**
- * Calls `bound.clientGone()` once `socket` closes, unless the returned release function
+ * Calls `bound.clientGone()` once `socket` closes, unless `releaseClient(socket, bound)`
  * was called first.
  *
  * The response's own 'close' is not enough: node:http queues the responses of pipelined
@@ -18,12 +18,12 @@ type Watched = Duplex & { [kBound]?: Set<ClientBound> };
  * comes, so if the socket dies first that response never emits 'close'. The socket always
  * tells. It gets one listener however deep the client pipelines.
  */
-export function watchClient(socket: Duplex, bound: ClientBound): () => void {
+export function watchClient(socket: Duplex, bound: ClientBound): void {
   const watched = socket as Watched;
   if (watched.destroyed) {
     // A host app that called the gateway late (after an async middleware): already gone.
     process.nextTick(goneNow, bound);
-    return noop;
+    return;
   }
   let set = watched[kBound];
   if (set === undefined) {
@@ -35,13 +35,14 @@ export function watchClient(socket: Duplex, bound: ClientBound): () => void {
       created.clear();
     });
   }
-  const current = set;
-  current.add(bound);
-  return () => void current.delete(bound);
+  set.add(bound);
+}
+
+/** `bound` no longer needs to hear of `socket` closing (no closure per request to undo the watch). */
+export function releaseClient(socket: Duplex, bound: ClientBound): void {
+  (socket as Watched)[kBound]?.delete(bound);
 }
 
 function goneNow(bound: ClientBound): void {
   bound.clientGone();
 }
-
-function noop(): void {}

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { FailureKind } from '../http/error-status';
 import { withAddedHeaders } from '../http/added-headers';
 import { writeError } from '../http/json-error';
@@ -8,7 +8,7 @@ import { requestTarget } from '../http/request-target';
 import { BodyCounter, declaredTooLarge, type BodyCounterEvents } from './body-limit';
 import { routeOf } from '../protocol/routes';
 import { clientInfo, pathOf } from './client-info';
-import { watchClient, type ClientBound } from './client-gone';
+import { releaseClient, watchClient, type ClientBound } from './client-gone';
 import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import type { NetworkFailure } from '../net/failure';
 import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
@@ -16,6 +16,7 @@ import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf, type HeldBody } from './parsed-body';
 import type { ParsedBodyMode } from '../config/options';
+import { RelayedBody } from './relayed-body';
 import { requestIdOf } from './request-id';
 import { keepTrustedForwarded } from './trusted-proxies';
 import { answerServerOptions, checkRequest } from './request-checks';
@@ -82,7 +83,9 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private pendingAbort: Error | undefined = undefined;
   /** The one report has been made. */
   private reported = false;
-  private unwatch: (() => void) | undefined = undefined;
+  /** The client connection, watched for its end (see `client-gone.ts`). */
+  private readonly socket: Duplex;
+  private readonly onClose = (): void => this.finished();
   headers: OutgoingHttpHeaders = NO_HEADERS;
   body: Readable | null = null;
 
@@ -96,12 +99,14 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     this.path = pathOf(this.target);
     this.trusted = options.trustedProxies.trusts(req);
     this.requestId = requestIdOf(req.headers, this.trusted);
+    this.socket = req.socket;
   }
 
   start(): void {
     const { options, req, res } = this;
-    res.once('close', () => this.finished());
-    this.unwatch = watchClient(req.socket, this);
+    // 'close' comes once; `on` spares the per-request wrapper `once` makes.
+    res.on('close', this.onClose);
+    watchClient(this.socket, this);
     if (options.closed()) return this.reject('closed', 'unavailable');
     const checked = checkRequest(req, this.target);
     if (checked.verdict === 'refuse') return this.reject(checked.refusal.reason, checked.refusal.kind, checked.refusal.headers);
@@ -144,18 +149,19 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   }
 
   /**
-   * What is sent upstream as the body. Counting costs a stream per request, so it is only
-   * paid where the size is not already known: no body at all (neither `Content-Length` nor
-   * `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared length has passed the
-   * cap above and Node's parser never delivers more than it; only a chunked body is counted.
+   * What is sent upstream as the body. Counting costs a transform stream per request, so it
+   * is only paid where the size is not already known: no body at all (neither
+   * `Content-Length` nor `Transfer-Encoding`: RFC 9112 §6.3) is none to send; a declared
+   * length has passed the cap above and Node's parser never delivers more than it, so it is
+   * relayed uncounted; only a chunked body is counted.
    */
   private requestBody(): Readable | null {
     const { req } = this;
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
       if (Number(declared) === 0) return null;
-      req.on('data', () => this.onProgress());
-      return req;
+      // undici gets a stream of its own (see `relayed-body.ts`), which also restarts the timer per chunk.
+      return new RelayedBody(req, this);
     }
     if (req.headers['transfer-encoding'] === undefined) return null;
     const counter = new BodyCounter(this.options.maxBodyBytes, this);
@@ -167,7 +173,7 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
   private finished(): void {
     if (this.reported) return;
     this.reported = true;
-    this.unwatch?.();
+    releaseClient(this.socket, this);
     const { res, options } = this;
     clearTimeout(this.timer);
     const clientAborted = !res.writableFinished && !this.endedByGateway;

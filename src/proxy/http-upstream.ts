@@ -27,7 +27,7 @@ export interface HttpCall {
   readonly target: string;
   /** Exactly the headers the upstream receives (already filtered; see `headers.ts`). */
   readonly headers: OutgoingHttpHeaders;
-  /** The request body to send (the request itself, or a stream it is piped into); null for none. */
+  /** The request body to send (the request itself, or a stream it feeds); null for none. */
   readonly body: Readable | null;
   /** The upstream request exists (called once, before any byte of it is answered). */
   onRequest(upstreamReq: UpstreamRequest): void;

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { errors, type Dispatcher, type Pool } from 'undici';
 import { flusherOf } from './flush';
 import { foldRawHeaders } from './fold-headers';
 import type { ErrorSide, HttpCall, UpstreamRequest, UpstreamResponse } from './http-upstream';
+import { RelayedBody } from './relayed-body';
 
 /** Where the per-request state rides on the client request, for the shared listeners below. */
 const kDispatch = Symbol('cryptid.upstreamDispatch');
@@ -64,7 +65,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       req.on('error', clientError);
       // undici destroys the body stream it was given once it is done with it, and an
       // IncomingMessage it destroys loses its socket: it gets a stream of its own.
-      if (body === req) body = req.pipe(new PassThrough());
+      if (body === req) body = new RelayedBody(req);
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }

@@ -1,0 +1,143 @@
+'use strict';
+// Instructions per proxied request, counted by valgrind's callgrind (which counts them
+// whatever else the machine does): the gateway target under callgrind answers a warm-up of
+// W requests and then M more; the same again with M2 more; the difference of the two totals
+// divided by M2 − M1 is the cost of one request, start-up and warm-up cancelling out.
+// Variants run interleaved. The load is a Node client with keep-alive connections.
+//
+//   node bench/instr-ab.js --scenario small-get|post-64k|limit|discovery [--warm 2000] [--m1 1000] [--m2 5000] A=.ab-base B=dist
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { startTarget, stopAll } = require('./lib/targets');
+const { installCleanup } = require('./lib/processes');
+
+const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
+const RULE = { name: 'bench', match: ['/v1/'], key: 'ip', limit: 1_000_000_000, windowMs: 60_000 };
+const SHAPES = {
+  'small-get': { path: '/v1/ping', connections: 20, method: 'GET' },
+  limit: { path: '/v1/ping', connections: 20, method: 'GET', rateLimits: { rules: [RULE] } },
+  'post-64k': { path: '/v1/messages', connections: 10, method: 'POST', body: Buffer.alloc(65536, 'x') },
+  discovery: { path: '/.well-known/cryptid', connections: 20, method: 'GET' },
+};
+
+/** `n` requests over `connections` keep-alive connections; rejects on any non-2xx answer. */
+function load(url, shape, n) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: shape.connections });
+  let sent = 0;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        url,
+        { method: shape.method, agent, headers: shape.body ? { 'content-type': 'application/octet-stream', 'content-length': shape.body.length } : {} },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(shape.body);
+    });
+  const worker = async () => {
+    while (sent < n) {
+      sent++;
+      await one();
+    }
+  };
+  return Promise.all(Array.from({ length: shape.connections }, worker)).finally(() => agent.destroy());
+}
+
+/** One gateway process under callgrind: `warm + extra` requests, then its total instruction count. */
+async function count(ctx, dist, config, shape, warm, extra) {
+  const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
+  const file = path.join(__dirname, 'targets', 'gateway.js');
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', '--smc-check=all-non-file', '--trace-children=no', process.execPath, file, JSON.stringify(config)],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, BENCH_DIST: dist } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const ready = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready in 180 s: ${stderr}`)), 180_000);
+      child.on('message', (m) => m.type === 'ready' && (clearTimeout(timer), resolve(m)));
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    await load(`${ready.url}${shape.path}`, shape, warm + extra);
+    child.send({ type: 'stop' });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+  } finally {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const text = fs.readFileSync(out, 'utf8');
+  fs.rmSync(out, { force: true });
+  const m = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (!m) throw new Error('no totals in the callgrind output');
+  return Number(m[1]);
+}
+
+async function main() {
+  installCleanup();
+  const argv = process.argv.slice(2);
+  let scenario = 'small-get';
+  let warm = 2000;
+  let m1 = 1000;
+  let m2 = 5000;
+  let rounds = 1;
+  const variants = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--scenario') scenario = argv[++i];
+    else if (a === '--warm') warm = Number(argv[++i]);
+    else if (a === '--m1') m1 = Number(argv[++i]);
+    else if (a === '--m2') m2 = Number(argv[++i]);
+    else if (a === '--rounds') rounds = Number(argv[++i]);
+    else {
+      const [label, dir] = a.split('=');
+      variants.push({ label, dist: path.resolve(dir), per: [] });
+    }
+  }
+  const shape = SHAPES[scenario];
+  const ctx = { cores: { load: 1, targets: 0 }, tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-instr-')) };
+  const children = [];
+  try {
+    const upstream = await startTarget(ctx, 'upstream', 'upstream');
+    children.push(upstream);
+    const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
+    for (let r = 0; r < rounds; r++) {
+      for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
+        const [a, b] = await Promise.all([count(ctx, v.dist, config, shape, warm, m1), count(ctx, v.dist, config, shape, warm, m2)]);
+        const per = (b - a) / (m2 - m1);
+        v.per.push(per);
+        process.stdout.write(
+          `round ${r} ${v.label.padEnd(8)} ${Math.round(per).toLocaleString('en')} instructions/request (totals ${a.toLocaleString('en')} / ${b.toLocaleString('en')})\n`,
+        );
+      }
+    }
+  } finally {
+    await stopAll(children);
+    fs.rmSync(ctx.tmp, { recursive: true, force: true });
+  }
+  const first = variants[0];
+  for (const v of variants) {
+    const mean = v.per.reduce((s, x) => s + x, 0) / v.per.length;
+    const base = first.per.reduce((s, x) => s + x, 0) / first.per.length;
+    process.stdout.write(
+      `${scenario} ${v.label.padEnd(8)} ${Math.round(mean).toLocaleString('en')} instr/req${v === first ? '' : ` (${(((mean - base) / base) * 100).toFixed(1)} % vs ${first.label})`}\n`,
+    );
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});
