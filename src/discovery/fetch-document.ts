@@ -1,6 +1,5 @@
-import { Client } from 'undici';
 import { classifyNetworkError, describeNetworkFailure } from '../net/failure';
-import { sniOf } from '../net/upstream-sni';
+import { getOnce } from '../net/get-once';
 import { DISCOVERY_PATH } from '../protocol/paths';
 
 /**
@@ -24,49 +23,21 @@ const HEADERS = { accept: 'application/json', connection: 'close', 'user-agent':
  * upstream's own name. The whole fetch is aborted after `timeoutMs`, or when `signal` aborts.
  * Never rejects.
  */
-export function fetchUpstreamDocument(upstream: URL, timeoutMs: number, signal: AbortSignal): Promise<FetchOutcome> {
-  return new Promise<FetchOutcome>((resolve) => {
-    const ours = new AbortController();
-    let client: Client | undefined;
-    let done = false;
-    const finish = (outcome: FetchOutcome): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      ours.abort();
-      client?.destroy().catch(() => undefined);
-      resolve(outcome);
-    };
-    const onAbort = (): void => finish({ kind: 'unreachable', reason: 'fetch aborted' });
-    const timer = setTimeout(() => finish({ kind: 'unreachable', reason: `upstream did not answer within ${timeoutMs} ms` }), timeoutMs);
-    timer.unref();
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    try {
-      const sni = sniOf(upstream);
-      client = new Client(upstream.origin, { headersTimeout: 0, bodyTimeout: 0, ...(sni && { connect: sni }) });
-    } catch (err) {
-      return finish({ kind: 'unreachable', reason: describe(err) });
-    }
-    client
-      .request({ method: 'GET', path: DISCOVERY_PATH, headers: HEADERS, signal: ours.signal })
-      .then(({ statusCode, body }) => readBody(statusCode, body))
-      // After finish() (timeout, abort) this is the request being torn down: ignored.
-      .then(finish, (err: unknown) => finish({ kind: 'unreachable', reason: describe(err) }));
-  });
-}
-
-async function readBody(status: number, body: AsyncIterable<Buffer>): Promise<FetchOutcome> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > DOCUMENT_BODY_LIMIT) return { kind: 'oversized', status };
-    chunks.push(chunk);
+export async function fetchUpstreamDocument(upstream: URL, timeoutMs: number, signal: AbortSignal): Promise<FetchOutcome> {
+  const got = await getOnce({ upstream, path: DISCOVERY_PATH, headers: HEADERS, timeoutMs, bodyLimit: DOCUMENT_BODY_LIMIT }, signal);
+  switch (got.kind) {
+    case 'answer':
+    case 'oversized':
+      return got;
+    case 'unread': // not asked for: every body is read
+      return { kind: 'answer', status: got.status, body: '' };
+    case 'timeout':
+      return { kind: 'unreachable', reason: `upstream did not answer within ${timeoutMs} ms` };
+    case 'aborted':
+      return { kind: 'unreachable', reason: 'fetch aborted' };
+    case 'error':
+      return { kind: 'unreachable', reason: describe(got.error) };
   }
-  return { kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') };
 }
 
 /** From the error's code only: Node's messages name the address (`connect ECONNREFUSED 10.0.0.5:8008`). */

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Client } from 'undici';
-import { sniOf } from '../net/upstream-sni';
+import { getOnce, type GetOnceOutcome } from '../net/get-once';
 import { classifyAnswer } from './probe-answer';
 import { describeError } from './probe-error';
 
@@ -50,47 +49,13 @@ const PROBE_HEADERS = { accept: 'application/json', connection: 'close', 'user-a
  * header code as the gateway's own server-side answers, and a probe every few seconds is
  * enough to make that shared code slower for every request the gateway answers.
  */
-export function probeUpstream(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeUpstream(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
-  return new Promise<ProbeResult>((resolve) => {
-    const ours = new AbortController();
-    let client: Client | undefined;
-    let done = false;
-
-    const finish = (verdict: ProbeVerdict): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      ours.abort();
-      client?.destroy().catch(() => undefined);
-      resolve({ ...verdict, durationMs: performance.now() - started });
-    };
-    const onAbort = (): void => finish({ result: 'failure', reason: 'probe aborted' });
-
-    const timer = setTimeout(() => finish({ result: 'failure', reason: `upstream did not answer the probe within ${target.timeoutMs} ms` }), target.timeoutMs);
-    timer.unref();
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    try {
-      client = probeClient(target.upstream);
-    } catch (err) {
-      // An origin undici cannot use: a failed probe, not a throw.
-      return finish({ result: 'failure', reason: describeError(err) });
-    }
-    client
-      .request({ method: 'GET', path: probePath(target), headers: PROBE_HEADERS, signal: ours.signal })
-      .then(({ statusCode, body }) => verdictOf(statusCode, body))
-      // After finish() (timeout, abort, body too large) this is the request being torn down: ignored.
-      .then(finish, (err: unknown) => finish({ result: 'failure', reason: describeError(err) }));
-  });
-}
-
-/** A client for one probe; the probe's own timer is the only timeout. */
-function probeClient(upstream: URL): Client {
-  const sni = sniOf(upstream);
-  return new Client(upstream.origin, { headersTimeout: 0, bodyTimeout: 0, ...(sni && { connect: sni }) });
+  const got = await getOnce(
+    { upstream: target.upstream, path: probePath(target), headers: PROBE_HEADERS, timeoutMs: target.timeoutMs, bodyLimit: PROBE_BODY_LIMIT, readsBody: isSuccess },
+    signal,
+  );
+  return { ...verdictOf(got, target), durationMs: performance.now() - started };
 }
 
 /** The probe path under the upstream's own path, if it has one. */
@@ -99,15 +64,25 @@ function probePath(target: ProbeTarget): string {
   return (pathname.endsWith('/') ? pathname.slice(0, -1) : pathname) + target.path;
 }
 
-/** A non-2xx answer is a failure; a 2xx one is read (up to the limit) and classified. */
-async function verdictOf(statusCode: number, body: AsyncIterable<Buffer>): Promise<ProbeVerdict> {
-  if (statusCode < 200 || statusCode > 299) return { result: 'failure', reason: `upstream answered ${statusCode}` };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > PROBE_BODY_LIMIT) return { result: 'failure', reason: `upstream health answer is larger than ${PROBE_BODY_LIMIT / 1024} KiB` };
-    chunks.push(chunk);
+/** Only a 2xx answer's body is read: any other status is a failure whatever it says. */
+function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
+/** A 2xx answer is classified by its body; anything else is a failure with a reason that never names the upstream's address. */
+function verdictOf(got: GetOnceOutcome, target: ProbeTarget): ProbeVerdict {
+  switch (got.kind) {
+    case 'answer':
+      return classifyAnswer(got.body);
+    case 'unread':
+      return { result: 'failure', reason: `upstream answered ${got.status}` };
+    case 'oversized':
+      return { result: 'failure', reason: `upstream health answer is larger than ${PROBE_BODY_LIMIT / 1024} KiB` };
+    case 'timeout':
+      return { result: 'failure', reason: `upstream did not answer the probe within ${target.timeoutMs} ms` };
+    case 'aborted':
+      return { result: 'failure', reason: 'probe aborted' };
+    case 'error':
+      return { result: 'failure', reason: describeError(got.error) };
   }
-  return classifyAnswer(Buffer.concat(chunks).toString('utf8'));
 }
