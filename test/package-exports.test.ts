@@ -21,6 +21,27 @@ describe('the package as users load it (built dist/, by its own name)', () => {
     expect(JSON.parse(out.toString())).toEqual([...names.map(() => 'function'), 'function']);
   });
 
+  it('loads ioredis only for a Redis store', () => {
+    // A sidecar on the memory store should not carry the Redis client's code and heap.
+    const script = `
+      const { createGateway } = require('cryptid-gateway');
+      const loaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/ioredis/'));
+      const base = { upstream: 'http://127.0.0.1:9', metrics: { listen: false }, logLevel: 'silent',
+        discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: 'sha256:${'0'.repeat(64)}' } } };
+      const rule = { name: 'all', match: ['/v1/'], key: 'ip', limit: 10, windowMs: 1000 };
+      (async () => {
+        const memory = createGateway({ ...base, rateLimits: { rules: [rule] } });
+        const before = loaded();
+        await memory.close();
+        const redis = createGateway({ ...base, rateLimits: { rules: [rule], store: 'redis', redis: { url: 'redis://127.0.0.1:9' } } });
+        const after = loaded();
+        await redis.close();
+        console.log(JSON.stringify([before, after]));
+      })();`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root });
+    expect(JSON.parse(out.toString())).toEqual([false, true]);
+  });
+
   it('types the public API the way users write it', () => {
     // Compile-time checks: these lines fail `npm run typecheck` if the public types drift.
     const options: GatewayOptions = {

@@ -1,4 +1,5 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type * as IORedis from 'ioredis';
 import type { ResolvedRedisTarget } from '../config/options';
 
 /** Reconnection backoff: quick at first, then every 2 s at most, for as long as it takes. */
@@ -28,8 +29,18 @@ function connectionOptions(target: ResolvedRedisTarget): RedisOptions {
   };
 }
 
+/**
+ * ioredis, loaded the first time a Redis store is configured: a gateway on the memory store
+ * (most sidecars) does not carry its ~7 MiB of code and heap.
+ */
+function ioredis(): typeof IORedis {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, on-demand load
+  return require('ioredis') as typeof IORedis;
+}
+
 /** An ioredis client for the configured target: one server, or a Cluster from its seed nodes. */
 export function createRedisClient(target: ResolvedRedisTarget): Redis | Cluster {
+  const { Cluster, Redis } = ioredis();
   const options = connectionOptions(target);
   if (target.cluster) {
     const clusterOptions: ClusterOptions = {
