@@ -16,6 +16,7 @@ import { gracefulShutdown } from './shutdown';
 import { writeSocketError } from '../http/json-error';
 import type { FailureKind } from '../http/error-status';
 import { CertificateWatcher } from './tls-reload';
+import { HSTS_NAME, HSTS_VALUE, HstsResponse } from './hsts-response';
 
 /** How one `reload()` ended (also emitted as `'reload'`). */
 export interface ReloadOutcome {
@@ -176,15 +177,12 @@ export async function startResolved(loaded: LoadedConfig, logger: Logger, regist
  * It goes on every answer of the public listener: those the gateway makes itself, and
  * proxied ones that carry no policy of their own (the upstream's is relayed unchanged).
  */
-const HSTS: OutgoingHttpHeaders = Object.freeze({ 'strict-transport-security': 'max-age=31536000' });
+const HSTS: OutgoingHttpHeaders = Object.freeze({ [HSTS_NAME]: HSTS_VALUE });
 
 /** The HTTPS-only (TLS 1.3) listener in front of the gateway, not yet listening. */
 function createHttpsFront(core: GatewayCore, material: TlsMaterial): Server {
-  const server = createServer(serverTlsOptions(material), (req, res) => {
-    // Set before anything is written: a proxied answer's own header of that name replaces it.
-    res.setHeader('strict-transport-security', HSTS['strict-transport-security'] as string);
-    core.handle(req, res);
-  });
+  // Every answer's head gets the policy as it is written (a proxied answer's own one wins).
+  const server = createServer({ ...serverTlsOptions(material), ServerResponse: HstsResponse }, (req, res) => core.handle(req, res));
   server.on('upgrade', (req, socket, head) => core.upgrade(req, socket, head));
   // Node would close a CONNECT socket without a word; the gateway's checks answer it 405.
   server.on('connect', (req, socket, head) => core.upgrade(req, socket, head));

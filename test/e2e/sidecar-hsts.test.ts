@@ -54,6 +54,13 @@ describe('Strict-Transport-Security', () => {
     expect(res.headers['strict-transport-security']).toBe(HSTS);
   });
 
+  it('is on a 304 Not Modified of the discovery document', async () => {
+    const first = await testRequest(`${running.url}/.well-known/cryptid`, { ca: cert.cert });
+    const again = await testRequest(`${running.url}/.well-known/cryptid`, { ca: cert.cert, headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(again.status).toBe(304);
+    expect(again.headers['strict-transport-security']).toBe(HSTS);
+  });
+
   it('is on the answers to requests the parser refused and to CONNECT', async () => {
     expect(await rawHead(running, cert, 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n')).toContain(`strict-transport-security: ${HSTS}`);
     expect(await rawHead(running, cert, 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n')).toContain(`strict-transport-security: ${HSTS}`);
