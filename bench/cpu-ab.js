@@ -39,7 +39,8 @@ function parse(argv) {
     else if (a === '--node-arg') opts.nodeArgs.push(argv[++i]);
     else if (a === '--gc') opts.gc = true;
     else if (a.includes('=')) {
-      const [label, spec] = a.split('=');
+      const label = a.slice(0, a.indexOf('='));
+      const spec = a.slice(a.indexOf('=') + 1);
       // `LABEL=DIR,--flag,--flag`: node flags for this variant alone; `+warm`: before its warm-up
       // the process carries the small-GET and 64 KiB POST loads (as in a full bench run).
       const [value, ...rest] = spec.split(',');

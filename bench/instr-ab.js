@@ -6,6 +6,7 @@
 // Variants run interleaved. The load is a Node client with keep-alive connections.
 //
 //   node bench/instr-ab.js --scenario small-get|post-64k|limit|discovery [--warm 2000] [--m1 1000] [--m2 5000] A=.ab-base B=dist
+//   node bench/instr-ab.js … D=dist S=dist,--max-semi-space-size=1   (one build with and without a flag)
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -51,12 +52,22 @@ function load(url, shape, n) {
 }
 
 /** One gateway process under callgrind: `warm + extra` requests, then its total instruction count. */
-async function count(ctx, dist, config, shape, warm, extra) {
+async function count(ctx, { dist, flags }, config, shape, warm, extra) {
   const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
   const file = path.join(__dirname, 'targets', 'gateway.js');
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', '--smc-check=all-non-file', '--trace-children=no', process.execPath, file, JSON.stringify(config)],
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      '--dump-instr=no',
+      '--smc-check=all-non-file',
+      '--trace-children=no',
+      process.execPath,
+      ...flags,
+      file,
+      JSON.stringify(config),
+    ],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, BENCH_DIST: dist } },
   );
   let stderr = '';
@@ -102,8 +113,10 @@ async function main() {
     else if (a === '--m2') m2 = Number(argv[++i]);
     else if (a === '--rounds') rounds = Number(argv[++i]);
     else {
-      const [label, dir] = a.split('=');
-      variants.push({ label, dist: path.resolve(dir), per: [] });
+      // `LABEL=DIR[,--flag…]`: Node/V8 flags for this variant's gateway alone.
+      const label = a.slice(0, a.indexOf('='));
+      const [dir, ...flags] = a.slice(a.indexOf('=') + 1).split(',');
+      variants.push({ label, dist: path.resolve(dir), flags, per: [] });
     }
   }
   const shape = SHAPES[scenario];
@@ -115,7 +128,7 @@ async function main() {
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
     for (let r = 0; r < rounds; r++) {
       for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
-        const [a, b] = await Promise.all([count(ctx, v.dist, config, shape, warm, m1), count(ctx, v.dist, config, shape, warm, m2)]);
+        const [a, b] = await Promise.all([count(ctx, v, config, shape, warm, m1), count(ctx, v, config, shape, warm, m2)]);
         const per = (b - a) / (m2 - m1);
         v.per.push(per);
         process.stdout.write(
