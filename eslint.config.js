@@ -4,7 +4,7 @@ const tseslint = require('typescript-eslint');
 const globals = require('globals');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/', '.tmp/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/', '.tmp/', '.ab-*/', 'build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

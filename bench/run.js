@@ -8,6 +8,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { nodeFlags } = require('../scripts/node-flags');
 const { parseArgs } = require('node:util');
 const { makeCert } = require('./lib/certs');
 const { machine } = require('./lib/machine');
@@ -41,7 +42,8 @@ const USAGE = `usage: node bench/run.js [options]
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
                      a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path
-  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes only (e.g. --gateway-node-args=--max-semi-space-size=1)
+  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes only (default: those of scripts/node-flags.txt,
+                              as the image runs it; --gateway-node-args= with nothing: Node's defaults)
   --compare-node-args=FLAGS   the same for the gateway of --compare-dist (default: those of --gateway-node-args)
   -h, --help`;
 
@@ -101,7 +103,9 @@ function options() {
     compareDist: values['compare-dist'],
     compareLabel: values['compare-label'] ?? 'compare',
     node: values.node,
-    gatewayNodeArgs: values['gateway-node-args'] ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : [],
+    // The gateway is measured as it ships: with the flags its image and `npm start` give node,
+    // unless told otherwise (`--gateway-node-args=` with nothing: Node's defaults).
+    gatewayNodeArgs: values['gateway-node-args'] !== undefined ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : nodeFlags(),
     compareNodeArgs: values['compare-node-args'] !== undefined ? values['compare-node-args'].split(/\s+/).filter(Boolean) : undefined,
   };
 }
@@ -203,7 +207,10 @@ async function main() {
     `Method: each scenario's targets run interleaved (round r starts at target r), ${opts.rounds} round(s), ${opts.fresh ? 'every proxy and bare server in a process started just before its run (the upstream stays)' : 'each target in one process for all rounds (--reuse)'}; before each measured run ${opts.warmupSeconds} s of the same load warm it up; each measured run lasts ${opts.seconds} s. ` +
     'Figures are medians over the rounds; the spread is min–max; ratios are taken within a round, then their median. ' +
     "CPU µs/req is utime+stime of the target's own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. " +
-    `All traffic on 127.0.0.1. ${placement}`;
+    `All traffic on 127.0.0.1. ${placement} ` +
+    (opts.gatewayNodeArgs.length
+      ? `The gateway's processes (library mode and serve) run \`node ${opts.gatewayNodeArgs.join(' ')}\`, as its image and \`npm start\` do (scripts/node-flags.txt); every other target runs with Node's defaults.`
+      : "Every process, the gateway's included, runs with Node's defaults.");
   ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({
     machine: {

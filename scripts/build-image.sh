@@ -144,8 +144,10 @@ bh copy --quiet --chown 0:0 "$container" "$rootfs" / >/dev/null
 revision="$(git -C "$root" rev-parse HEAD 2>/dev/null || true)"
 source_url="$(node -p "(require('$root/package.json').repository.url || '').replace(/^git\+/, '').replace(/\.git\$/, '')")"
 license="$(node -p "require('$root/package.json').license")"
+# node runs with the flags of scripts/node-flags.txt (the young generation's size: see there).
+entrypoint="$(node "$root/scripts/node-flags.js" --entrypoint /app/node_modules/cryptid-gateway/dist/cli/main.js)"
 bh config \
-  --entrypoint '["/usr/local/bin/node", "/app/node_modules/cryptid-gateway/dist/cli/main.js"]' \
+  --entrypoint "$entrypoint" \
   --cmd '["serve"]' \
   --user "$UID_GID:$UID_GID" \
   --workingdir /app \

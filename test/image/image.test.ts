@@ -23,7 +23,9 @@ const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const ENTRYPOINT = ['/usr/local/bin/node', '/app/node_modules/cryptid-gateway/dist/cli/main.js'];
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
+const { nodeFlags } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[] };
+const ENTRYPOINT = ['/usr/local/bin/node', ...nodeFlags(), '/app/node_modules/cryptid-gateway/dist/cli/main.js'];
 const BUILD_MS = 240_000;
 
 // Building needs buildah and root (containers-storage, chroot, mount). Without them the
@@ -248,7 +250,11 @@ function writableOrSetId(root: string, uid: number, gid: number): string[] {
       const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
       // The process chroot became: the image's node running the image's entrypoint.
       expect(readlinkSync(`/proc/${pid}/exe`)).toBe(join(image.rootfs, 'usr', 'local', 'bin', 'node'));
-      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3)).toEqual([...ENTRYPOINT, 'serve']);
+      expect(
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .slice(0, ENTRYPOINT.length + 1),
+      ).toEqual([...ENTRYPOINT, 'serve']);
       expect(field('Uid').split(/\s+/)).toEqual(['10001', '10001', '10001', '10001']);
       expect(field('Gid').split(/\s+/)).toEqual(['10001', '10001', '10001', '10001']);
       expect(field('CapEff')).toMatch(/^0+$/);

@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
+const { nodeFlags } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[] };
+
+describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () => {
+  it('are flags, comments dropped', () => {
+    const flags = nodeFlags();
+    expect(flags.length).toBeGreaterThan(0);
+    for (const flag of flags) expect(flag).toMatch(/^--[a-z][a-z0-9-]*(=\S+)?$/);
+  });
+
+  it('are what `npm start` runs node with', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(`node ${nodeFlags().join(' ')} dist/cli/main.js demo`);
+  });
+
+  it('are accepted by this node, and bound the young generation', () => {
+    // Short-lived objects by the million, as a proxy under load makes: V8 grows its young
+    // generation (Node 20: to 32 MiB, Node 24: to 128 MiB) unless the flag bounds it.
+    const script =
+      "let keep = []; for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep = []; }" +
+      "console.log(require('v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size)";
+    const newSpace = (flags: string[]): number => Number(execFileSync(process.execPath, [...flags, '-e', script]).toString());
+    const semi = nodeFlags().find((f) => f.startsWith('--max-semi-space-size='));
+    expect(semi).toBeDefined();
+    const bound = 3 * Number(semi?.split('=')[1]) * 1024 * 1024;
+    expect(newSpace(nodeFlags())).toBeLessThanOrEqual(bound);
+    expect(newSpace([])).toBeGreaterThan(bound);
+  });
+
+  it('are the image entrypoint’s', () => {
+    const entrypoint = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--entrypoint', '/app/main.js']).toString()) as string[];
+    expect(entrypoint).toEqual(['/usr/local/bin/node', ...nodeFlags(), '/app/main.js']);
+  });
+});
