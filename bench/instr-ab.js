@@ -7,6 +7,7 @@
 //
 //   node bench/instr-ab.js --scenario small-get|post-64k|limit|discovery [--warm 2000] [--m1 1000] [--m2 5000] A=.ab-base B=dist
 //   node bench/instr-ab.js … D=dist S=dist,--max-semi-space-size=1   (one build with and without a flag)
+//   node bench/instr-ab.js … G=dist F=@undici-floor                   (the gateway against its engine's floor)
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -52,9 +53,9 @@ function load(url, shape, n) {
 }
 
 /** One gateway process under callgrind: `warm + extra` requests, then its total instruction count. */
-async function count(ctx, { dist, flags }, config, shape, warm, extra) {
+async function count(ctx, { file: target, dist, flags }, config, shape, warm, extra) {
   const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
-  const file = path.join(__dirname, 'targets', 'gateway.js');
+  const file = path.join(__dirname, 'targets', `${target}.js`);
   const child = spawn(
     'valgrind',
     [
@@ -115,8 +116,10 @@ async function main() {
     else {
       // `LABEL=DIR[,--flag…]`: Node/V8 flags for this variant's gateway alone.
       const label = a.slice(0, a.indexOf('='));
+      // `LABEL=@name`: another target of bench/targets/ (e.g. `@undici-floor`), counted the same way.
       const [dir, ...flags] = a.slice(a.indexOf('=') + 1).split(',');
-      variants.push({ label, dist: path.resolve(dir), flags, per: [] });
+      if (dir.startsWith('@')) variants.push({ label, file: dir.slice(1), dist: path.resolve('dist'), flags, per: [] });
+      else variants.push({ label, file: 'gateway', dist: path.resolve(dir), flags, per: [] });
     }
   }
   const shape = SHAPES[scenario];

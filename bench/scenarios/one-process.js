@@ -252,7 +252,9 @@ async function run(ctx) {
     phases.push({ name: 'discovery, 50 connections', vmHwm: gateway.peakRssBytes(), after: gateway.rssBytes(), rps: discovery.targets[1]?.rps });
     const end = await settled(gateway);
     const peakPhase = phases.reduce((a, b) => (b.vmHwm > (a?.vmHwm ?? 0) ? b : a), undefined);
-    const nonTunnel = phases.filter((p) => !p.name.startsWith('idle tunnels'));
+    // Discovery runs after the tunnels have closed, in the memory they left: it is not "without tunnels".
+    const tunnelPhase = phases.findIndex((p) => p.name.startsWith('idle tunnels'));
+    const nonTunnel = tunnelPhase === -1 ? phases : phases.slice(0, tunnelPhase);
     return {
       scenario: 'one process · discovery in the warmed gateway, 50 connections',
       oneProcess: {

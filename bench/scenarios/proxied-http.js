@@ -50,6 +50,10 @@ async function runProxied(ctx, shape) {
     const proxies = [
       ['http-proxy-3', 'bare http-proxy-3 (keep-alive agent)', 'http-proxy-3'],
       ['gateway', `gateway (library mode, ${ctx.opts.label})`, 'gateway'],
+      // The floors: what the gateway's engine costs with nothing of the gateway's own, and
+      // what moving the bytes costs with no HTTP at all. Figures below these need another runtime.
+      ['undici-floor', 'floor: bare node:http + undici Pool (no checks, no metrics)', 'undici-floor'],
+      ['tcp-pipe', 'floor: node:net byte pipe (no HTTP parsing)', 'tcp-pipe'],
     ];
     if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);
     let redis;
@@ -84,8 +88,8 @@ async function runProxied(ctx, shape) {
           upstream,
           url: child.url,
           ref: 'direct',
-          engine: id.startsWith('gateway') ? 'http-proxy-3' : undefined,
-          nginx: id.startsWith('gateway') ? 'nginx' : undefined,
+          engine: id !== 'http-proxy-3' ? 'http-proxy-3' : undefined,
+          nginx: id !== 'http-proxy-3' ? 'nginx' : undefined,
         };
         // The Redis store's own CPU, read around the same window.
         if (id === 'gateway-limit-redis') target.extra = redis;
