@@ -179,6 +179,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
       loaded.tls?.fingerprint,
       // 503 while shutting down or while the upstream is unhealthy: clients go to a healthy peer.
       () => !this.shutdownStarted && !this.tracker.isUnhealthy(),
+      internals.answerHeaders,
     );
     const traffic = new TrafficObserver(this.tracker, this.metrics);
     this.proxy = new ReverseProxy(config, {

@@ -31,12 +31,14 @@ export class DiscoveryEndpoint {
    * @param enabled `false` answers 404 `ENDPOINT_NOT_FOUND`
    * @param fingerprint the serving certificate's fingerprint, or undefined to use the template's literal one
    * @param isAvailable answers false while shutting down or while the upstream is unhealthy (503)
+   * @param answerHeaders headers every answer of this listener carries (`serve`: HSTS), prepared with the rest
    */
   constructor(
     private template: DocumentTemplate | undefined,
     private enabled: boolean,
     fingerprint: string | undefined,
     private readonly isAvailable: () => boolean,
+    private readonly answerHeaders: OutgoingHttpHeaders = {},
   ) {
     this.fingerprint = fingerprint;
     this.prepared = this.prepare();
@@ -117,7 +119,7 @@ export class DiscoveryEndpoint {
     const document = { ...rest, certificate_fingerprint } as DiscoveryDocument;
     const body = Buffer.from(JSON.stringify(document));
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
-    const common = { etag, 'cache-control': 'public, max-age=3600', ...CORS };
+    const common = { etag, 'cache-control': 'public, max-age=3600', ...CORS, ...this.answerHeaders };
     return {
       document,
       body,

@@ -23,6 +23,8 @@ export class HstsResponse<Request extends IncomingMessage = IncomingMessage> ext
 
 /** `headers` with the policy added when neither they nor the headers set on `res` have one. */
 function withHsts(res: ServerResponse, headers: Headers | undefined): Headers | undefined {
+  // Prepared answers (discovery) carry it already: the common case costs one lookup.
+  if (headers !== undefined && !Array.isArray(headers) && headers[HSTS_NAME] !== undefined) return headers;
   if (res.hasHeader(HSTS_NAME)) return headers;
   if (headers === undefined) {
     // `res.end()` without `writeHead()`: the head is built from the headers set on `res`.
