@@ -1,4 +1,4 @@
-import { Client } from 'undici';
+import { Client, request as requestOn } from './undici-client';
 import { sniOf } from './upstream-sni';
 
 /**
@@ -63,8 +63,7 @@ export function getOnce(request: GetOnceRequest, signal?: AbortSignal): Promise<
       // An origin undici cannot use: an outcome, not a throw.
       return finish({ kind: 'error', error });
     }
-    client
-      .request({ method: 'GET', path: request.path, headers: request.headers, signal: ours.signal })
+    requestOn(client, { method: 'GET', path: request.path, headers: request.headers, signal: ours.signal })
       .then(({ statusCode, body }) =>
         request.readsBody?.(statusCode) === false ? { kind: 'unread' as const, status: statusCode } : readBody(statusCode, body, request.bodyLimit),
       )

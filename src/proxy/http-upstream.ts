@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool } from '../net/undici-client';
 import type { PoolStats } from '../net/pool-stats';
 import { sniOf } from '../net/upstream-sni';
 import { UpstreamDispatch } from './upstream-dispatch';

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { errors, type Dispatcher, type Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { errors, type Pool } from '../net/undici-client';
 import { flusherOf } from './flush';
 import { foldRawHeaders } from './fold-headers';
 import type { ErrorSide, HttpCall, UpstreamRequest, UpstreamResponse } from './http-upstream';
