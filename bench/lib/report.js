@@ -98,6 +98,7 @@ function oneProcessSection(o) {
   const parts = [];
   const phaseRows = [
     ['after start (first probe answered, no traffic)', bytes(o.idle.vmRss), bytes(o.idle.vmHwm), '', '', '', ''],
+    ...(o.floors ?? []).map((f) => [`… floor: ${f.label}, after start and 20 requests (a process of its own, same flags)`, bytes(f.vmRss), '', '', '', '', '']),
     ...o.phases.map((p) => [
       p.name,
       bytes(p.after),
@@ -174,7 +175,8 @@ function checks(results) {
       `${bytes(one.peakRss)} (phase "${one.peakPhase}"); ${bytes(one.peakRssWithoutTunnels)} over the phases before the idle tunnels`,
       full(one.tunnels?.requested ?? 0) ? one.peakRss <= 80 * MiB : 'not judged (fewer than 10,000 tunnels)',
     );
-    add('idle RSS after start ≤ 50 MiB', bytes(one.idle.vmRss), one.idle.vmRss <= 50 * MiB);
+    const floorsSaid = (one.floors ?? []).map((f) => `${f.label.split(' (')[0]} ${bytes(f.vmRss)}`).join(', ');
+    add('idle RSS after start ≤ 50 MiB', `${bytes(one.idle.vmRss)}${floorsSaid ? ` (floors, same Node and flags: ${floorsSaid})` : ''}`, one.idle.vmRss <= 50 * MiB);
     if (one.big) {
       const { held, live } = one.big;
       const cost = held.heapUsed + held.external;

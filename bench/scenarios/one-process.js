@@ -63,6 +63,49 @@ async function settled(child) {
   return { ...m, vmRss: child.rssBytes() };
 }
 
+/** `n` GETs of `url`, one after another, bodies drained. */
+async function getSeveral(url, n) {
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve, reject) =>
+      http
+        .get(url, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject),
+    );
+  }
+}
+
+/**
+ * The floors under the gateway's "after start": a bare node:http server and the undici floor
+ * (a node:http server relaying through one undici Pool), each a fresh process on the same
+ * Node with the gateway's flags, read after 20 requests and a pause, as the gateway is read
+ * after its first probe. Below the second, only a process without undici gets.
+ */
+async function floors(ctx, upstream) {
+  const answerFile = path.join(ctx.tmp, 'one-process-floor.json');
+  fs.writeFileSync(answerFile, JSON.stringify({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok').toString('base64') }));
+  const kinds = [
+    { label: 'bare node:http', file: 'bare-bytes', config: { answerFile }, path: '/' },
+    { label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
+  ];
+  const out = [];
+  for (const kind of kinds) {
+    const child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { nodeArgs: ctx.opts.gatewayNodeArgs ?? [] });
+    try {
+      await getSeveral(`${child.url}${kind.path}`, 20);
+      await sleep(500);
+      out.push({ label: kind.label, vmRss: child.rssBytes() });
+    } catch (err) {
+      ctx.warn(`one process · floor ${kind.file}: ${err.message.split('\n')[0]}`);
+    } finally {
+      await child.stop();
+    }
+  }
+  return out;
+}
+
 /** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
 function bigPost(url, bytes) {
   return new Promise((resolve, reject) => {
@@ -119,6 +162,8 @@ async function run(ctx) {
     // Ready means the first probe has answered; nothing else has happened yet.
     const idle = { ...(await gateway.request({ type: 'memory' }, 'memory', 10000)), vmRss: gateway.rssBytes(), vmHwm: gateway.peakRssBytes() };
     const canReset = resetPeak(gateway.pid);
+    ctx.progress('one process · floors under "after start"');
+    const floorsAfterStart = await floors(ctx, upstream);
     const phases = [];
     const phase = async (name, fn) => {
       ctx.progress(`one process · ${name}`);
@@ -262,6 +307,7 @@ async function run(ctx) {
         note,
         canReset,
         idle,
+        floors: floorsAfterStart,
         phases,
         peakRss: Math.max(idle.vmHwm, ...phases.map((p) => p.vmHwm)),
         peakRssWithoutTunnels: Math.max(idle.vmHwm, ...nonTunnel.map((p) => p.vmHwm)),

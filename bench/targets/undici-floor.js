@@ -5,7 +5,8 @@
 // What the gateway costs above this is its own work; below it, only a different engine helps.
 
 const http = require('node:http');
-const { Pool } = require('undici');
+// The Pool's own module, as the gateway loads it (src/net/undici-client.ts): not the index's fetch and the rest.
+const Pool = require('undici/lib/dispatcher/pool.js');
 const { config, listen, serve, fail } = require('./common');
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
