@@ -19,8 +19,8 @@ type Source = IncomingMessage & { [kRelay]?: RelayedBody | undefined };
  *
  * It does what `req.pipe(new PassThrough())` did, without the `Writable` half: each chunk
  * the request emits is pushed once (in flowing mode it reaches undici in the same call),
- * and the request is paused when this stream's buffer is full and resumed when undici reads
- * again, so at most about one `highWaterMark` is held here. The listeners are shared
+ * and the request is paused when this stream's buffer is full or undici pauses it, and
+ * resumed when undici reads again, so a relay undici has paused holds nothing. The listeners are shared
  * functions, not closures per request, and `progress` hears of each chunk from the same
  * listener: a second 'data' listener would make every emit copy the listener list.
  */
@@ -35,7 +35,33 @@ export class RelayedBody extends Readable {
     source.once('end', onSourceEnd);
   }
 
+  /** The reader paused this stream (undici does when its socket write returns false). */
+  private held = false;
+
+  /**
+   * undici pauses the body when its socket write returns false, which every 64 KiB read
+   * does (it exceeds the 16 KiB highWaterMark). The request is paused with it, and
+   * Readable's own read-ahead while paused (`_read` to fill the buffer) waits for resume():
+   * the next read waits in the request (and the kernel), not in this stream's buffer as
+   * well, so an upload holds two reads in the gateway, not three.
+   */
+  override pause(): this {
+    this.held = true;
+    super.pause();
+    if (this.source[kRelay] === this && !this.source.isPaused()) this.source.pause();
+    return this;
+  }
+
+  override resume(): this {
+    this.held = false;
+    super.resume();
+    // Readable may not call _read again (it can count a read as pending): resume the request here.
+    if (this.source[kRelay] === this && this.source.isPaused()) this.source.resume();
+    return this;
+  }
+
   override _read(): void {
+    if (this.held) return;
     // undici wants more: let the request flow again (a no-op while it flows).
     if (this.source.isPaused()) this.source.resume();
   }
