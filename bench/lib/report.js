@@ -175,7 +175,7 @@ function checks(results) {
       `${bytes(one.peakRss)} (phase "${one.peakPhase}"); ${bytes(one.peakRssWithoutTunnels)} over the phases before the idle tunnels`,
       full(one.tunnels?.requested ?? 0) ? one.peakRss <= 80 * MiB : 'not judged (fewer than 10,000 tunnels)',
     );
-    const floorsSaid = (one.floors ?? []).map((f) => `${f.label.split(' (')[0]} ${bytes(f.vmRss)}`).join(', ');
+    const floorsSaid = (one.floors ?? []).map((f) => `${f.name} ${bytes(f.vmRss)}`).join(', ');
     add('idle RSS after start ≤ 50 MiB', `${bytes(one.idle.vmRss)}${floorsSaid ? ` (floors, same Node and flags: ${floorsSaid})` : ''}`, one.idle.vmRss <= 50 * MiB);
     if (one.big) {
       const { held, live } = one.big;

@@ -10,7 +10,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { copyAnswer } = require('../lib/http-check');
+const { copyAnswer, request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
 const { NodeChild } = require('../lib/processes');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
@@ -63,20 +63,6 @@ async function settled(child) {
   return { ...m, vmRss: child.rssBytes() };
 }
 
-/** `n` GETs of `url`, one after another, bodies drained. */
-async function getSeveral(url, n) {
-  for (let i = 0; i < n; i++) {
-    await new Promise((resolve, reject) =>
-      http
-        .get(url, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        })
-        .on('error', reject),
-    );
-  }
-}
-
 /**
  * The floors under the gateway's "after start": a bare node:http server and the undici floor
  * (a node:http server relaying through one undici Pool), each a fresh process on the same
@@ -87,16 +73,19 @@ async function floors(ctx, upstream) {
   const answerFile = path.join(ctx.tmp, 'one-process-floor.json');
   fs.writeFileSync(answerFile, JSON.stringify({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok').toString('base64') }));
   const kinds = [
-    { label: 'bare node:http', file: 'bare-bytes', config: { answerFile }, path: '/' },
-    { label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
+    { name: 'bare node:http', label: 'bare node:http', file: 'bare-bytes', config: { answerFile }, path: '/' },
+    { name: 'undici floor', label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
   ];
   const out = [];
   for (const kind of kinds) {
     const child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { nodeArgs: ctx.opts.gatewayNodeArgs ?? [] });
     try {
-      await getSeveral(`${child.url}${kind.path}`, 20);
+      for (let i = 0; i < 20; i++) {
+        const res = await request(`${child.url}${kind.path}`);
+        if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.body.toString().slice(0, 100)}`);
+      }
       await sleep(500);
-      out.push({ label: kind.label, vmRss: child.rssBytes() });
+      out.push({ name: kind.name, label: kind.label, vmRss: child.rssBytes() });
     } catch (err) {
       ctx.warn(`one process · floor ${kind.file}: ${err.message.split('\n')[0]}`);
     } finally {

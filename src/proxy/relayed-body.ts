@@ -20,9 +20,10 @@ type Source = IncomingMessage & { [kRelay]?: RelayedBody | undefined };
  * It does what `req.pipe(new PassThrough())` did, without the `Writable` half: each chunk
  * the request emits is pushed once (in flowing mode it reaches undici in the same call),
  * and the request is paused when this stream's buffer is full or undici pauses it, and
- * resumed when undici reads again, so a relay undici has paused holds nothing. The listeners are shared
- * functions, not closures per request, and `progress` hears of each chunk from the same
- * listener: a second 'data' listener would make every emit copy the listener list.
+ * resumed when undici reads again, so a relay undici has paused holds nothing. The
+ * listeners are shared functions, not closures per request, and `progress` hears of each
+ * chunk from the same listener: a second 'data' listener would make every emit copy the
+ * listener list.
  */
 export class RelayedBody extends Readable {
   constructor(
