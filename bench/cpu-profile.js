@@ -6,6 +6,8 @@
 // can be read off directly.
 //
 //   node bench/cpu-profile.js --scenario small-get|post-64k|limit|discovery [--seconds 5] [DIST_DIR] [--keep DIR]
+//   node bench/cpu-profile.js --scenario post-64k @undici-floor   the same for a floor target
+//   node bench/cpu-profile.js … --node-arg --max-semi-space-size=2     with Node/V8 flags (repeatable)
 //   node bench/cpu-profile.js --warm ...   discovery after a small-GET and a POST load in the same process
 
 const fs = require('node:fs');
@@ -58,6 +60,10 @@ async function main() {
   installCleanup();
   const argv = process.argv.slice(2);
   let scenario = 'small-get';
+  // `@undici-floor` and the like: profile that bench target instead of the gateway.
+  let target = 'gateway';
+  /** `--node-arg FLAG` (repeatable): Node/V8 flags for the profiled process, such as the image's. */
+  const nodeArgs = [];
   let seconds = 5;
   let dist;
   let keep;
@@ -67,6 +73,8 @@ async function main() {
     else if (argv[i] === '--seconds') seconds = Number(argv[++i]);
     else if (argv[i] === '--keep') keep = argv[++i];
     else if (argv[i] === '--warm') warm = true;
+    else if (argv[i] === '--node-arg') nodeArgs.push(argv[++i]);
+    else if (argv[i].startsWith('@')) target = argv[i].slice(1);
     else dist = path.resolve(argv[i]);
   }
   const shape = SHAPES[scenario];
@@ -78,7 +86,7 @@ async function main() {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
-    const gw = await startTarget(ctx, 'gateway', 'gateway', config, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
     children.push(gw);
     const load = (s, sec) => wrk({ url: `${gw.url}${s.path}`, connections: s.connections, threads: 1, core: 1, request: s.request, seconds: sec });
     if (warm) {

@@ -42,8 +42,8 @@ const USAGE = `usage: node bench/run.js [options]
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
                      a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path
-  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes only (default: those of scripts/node-flags.txt,
-                              as the image runs it; --gateway-node-args= with nothing: Node's defaults)
+  --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes and its floors (default: those of
+                              scripts/node-flags.txt, as the image runs it; --gateway-node-args= with nothing: Node's defaults)
   --compare-node-args=FLAGS   the same for the gateway of --compare-dist (default: those of --gateway-node-args)
   -h, --help`;
 
@@ -209,7 +209,7 @@ async function main() {
     "CPU µs/req is utime+stime of the target's own process (from /proc/<pid>/stat) over the measured run ÷ requests answered; the upstream behind a proxy is counted separately. " +
     `All traffic on 127.0.0.1. ${placement} ` +
     (opts.gatewayNodeArgs.length
-      ? `The gateway's processes (library mode and serve) run \`node ${opts.gatewayNodeArgs.join(' ')}\`, as its image and \`npm start\` do (scripts/node-flags.txt); every other target runs with Node's defaults.`
+      ? `The gateway's processes (library mode and serve) run \`node ${opts.gatewayNodeArgs.join(' ')}\`, as its image and \`npm start\` do (scripts/node-flags.txt), and so do the floors (undici floor, byte pipe), so that a gap to them is the gateway's own code; every other target runs with Node's defaults.`
       : "Every process, the gateway's included, runs with Node's defaults.");
   ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({

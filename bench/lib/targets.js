@@ -6,10 +6,16 @@ const { NodeChild } = require('./processes');
 
 const DIR = path.join(__dirname, '..', 'targets');
 
+/** The targets that run with the gateway's Node/V8 flags: the gateway's own, and its floors. */
+const SAME_FLAGS = new Set(['gateway', 'serve', 'undici-floor', 'tcp-pipe']);
+
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
-async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs } = {}) {
-  // --gateway-node-args (--compare-node-args for the compared gateway): Node/V8 flags for the gateway's processes only.
-  const extra = (file === 'gateway' || file === 'serve') && gatewayNodeArgs ? gatewayNodeArgs : [];
+async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs, gatewayFlags = SAME_FLAGS.has(file) } = {}) {
+  // --gateway-node-args (--compare-node-args for the compared gateway): Node/V8 flags for the
+  // gateway's processes, and for the floors, which are the gateway's design with nothing of
+  // its own: measured with other flags they would mix the flags' cost into the gateway's.
+  // `gatewayFlags: true` gives them to another target too (a floor of one-process's after-start RSS).
+  const extra = gatewayFlags && gatewayNodeArgs ? gatewayNodeArgs : [];
   const child = new NodeChild(name, path.join(DIR, `${file}.js`), {
     args: [JSON.stringify(config)],
     nodeArgs: [...extra, ...nodeArgs],

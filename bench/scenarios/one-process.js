@@ -78,7 +78,7 @@ async function floors(ctx, upstream) {
   ];
   const out = [];
   for (const kind of kinds) {
-    const child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { nodeArgs: ctx.opts.gatewayNodeArgs ?? [] });
+    const child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { gatewayFlags: true });
     try {
       for (let i = 0; i < 20; i++) {
         const res = await request(`${child.url}${kind.path}`);
