@@ -194,8 +194,7 @@ async function run(ctx) {
       const watch = (async () => {
         while (running) {
           try {
-            if (collect) await gateway.request({ type: 'gc' }, 'gc-done', 5000);
-            const m = await gateway.request({ type: 'memory' }, 'memory', 5000);
+            const m = await gateway.request({ type: 'memory', collect }, 'memory', 5000);
             const rss = gateway.rssBytes();
             max = {
               rss: Math.max(max.rss, rss),
