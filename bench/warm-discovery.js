@@ -1,0 +1,75 @@
+'use strict';
+// Discovery's CPU per request in one gateway process as it lives: fresh, after small GETs and
+// 64 KiB POSTs, after TUNNELS idle WebSocket tunnels opened and closed, and (GC=1) after a
+// full GC: which load leaves discovery slower, and whether the garbage it left is why.
+// CPU µs/req is utime+stime of the gateway's process from /proc, as in the bench.
+//
+//   node bench/warm-discovery.js                      (TUNNELS=5000, the image's flags)
+//   GC=1 TUNNELS=9000 FLAGS='--max-semi-space-size=2 --heap-growing-percent=20' node bench/warm-discovery.js
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { nodeFlags } = require('../scripts/node-flags');
+const { startTarget, stopAll } = require('./lib/targets');
+const { wrk, cleanup } = require('./lib/wrk');
+const { installCleanup, NodeChild } = require('./lib/processes');
+
+const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
+const TUNNELS = Number(process.env.TUNNELS || 5000);
+const NOFILE = 20000;
+const POST = { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } };
+
+/** utime + stime of a process, in clock ticks (10 ms). */
+function cpuTicks(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function main() {
+  installCleanup();
+  const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist') };
+  const flags = process.env.FLAGS !== undefined ? process.env.FLAGS.split(/\s+/).filter(Boolean) : nodeFlags();
+  const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
+  const gw = await startTarget(ctx, 'gateway', 'gateway', { upstream: upstream.url, fingerprint: FINGERPRINT }, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
+  const url = (p) => `${gw.url}${p}`;
+  try {
+    /** 2 s of warm-up, then three 4 s runs of discovery at 50 connections. */
+    const discovery = async (label) => {
+      await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 2, core: 1 });
+      const runs = [];
+      for (let i = 0; i < 3; i++) {
+        const before = cpuTicks(gw.pid);
+        const r = await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 4, core: 1 });
+        runs.push(`${Math.round(r.rps)} req/s ${(((cpuTicks(gw.pid) - before) * 10000) / r.requests).toFixed(1)} µs`);
+      }
+      const m = await gw.request({ type: 'memory' }, 'memory', 5000);
+      console.log(`${label.padEnd(30)} ${runs.join(' | ')}  heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+    };
+    console.log(`gateway: node ${flags.join(' ')}`);
+    await discovery('fresh');
+    await wrk({ url: url('/v1/ping'), connections: 50, seconds: 5, core: 1 });
+    await wrk({ url: url('/v1/messages'), connections: 20, seconds: 5, core: 1, request: POST });
+    await discovery('after small GETs and POSTs');
+    const client = new NodeChild('ws-idle client', path.join(__dirname, 'clients', 'ws-idle.js'), { core: 1, nofile: NOFILE });
+    await client.ready;
+    const opened = await client.request({ type: 'open', url: url('/v1/stream').replace(/^http/, 'ws'), count: TUNNELS, concurrency: 64 }, 'opened', 300000);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await client.request({ type: 'close' }, 'closed', 120000);
+    await client.stop();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await discovery(`after ${opened.opened} tunnels`);
+    if (process.env.GC) {
+      const m = await gw.request({ type: 'memory', collect: true }, 'memory', 30000);
+      console.log(`after a full GC: heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+      await discovery('after the tunnels and a full GC');
+    }
+  } finally {
+    await stopAll([gw, upstream]);
+    cleanup();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
