@@ -10,7 +10,13 @@ const DIR = path.join(__dirname, '..', 'targets');
 const SAME_FLAGS = new Set(['gateway', 'serve', 'undici-floor', 'tcp-pipe']);
 
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
-async function startTarget(ctx, name, file, config = {}, { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs, gatewayFlags = SAME_FLAGS.has(file) } = {}) {
+async function startTarget(
+  ctx,
+  name,
+  file,
+  config = {},
+  { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs, gatewayFlags = SAME_FLAGS.has(file) } = {},
+) {
   // --gateway-node-args (--compare-node-args for the compared gateway): Node/V8 flags for the
   // gateway's processes, and for the floors, which are the gateway's design with nothing of
   // its own: measured with other flags they would mix the flags' cost into the gateway's.

@@ -58,7 +58,10 @@ describe('an upload the upstream never reads', () => {
     await upload.stalled;
     const res = await upload.response;
     expect(res.statusCode).toBe(504);
-    await pollUntil(() => toUpstream().length === 0, () => `${toUpstream().length} gateway sockets to the upstream still open`);
+    await pollUntil(
+      () => toUpstream().length === 0,
+      () => `${toUpstream().length} gateway sockets to the upstream still open`,
+    );
     upload.leave();
   });
 
@@ -66,8 +69,14 @@ describe('an upload the upstream never reads', () => {
     const before = clientSockets.length;
     const upload = stalledUpload();
     await upload.stalled;
-    await pollUntil(() => clientSockets.slice(before).some((s) => s.remotePort === upstream.port), () => 'the gateway connecting to the upstream');
+    await pollUntil(
+      () => clientSockets.slice(before).some((s) => s.remotePort === upstream.port),
+      () => 'the gateway connecting to the upstream',
+    );
     upload.leave();
-    await pollUntil(() => toUpstream().length === 0, () => `${toUpstream().length} gateway sockets to the upstream still open`);
+    await pollUntil(
+      () => toUpstream().length === 0,
+      () => `${toUpstream().length} gateway sockets to the upstream still open`,
+    );
   });
 });
