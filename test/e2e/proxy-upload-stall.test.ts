@@ -55,25 +55,31 @@ describe('an upload the upstream never reads', () => {
 
   it('answers 504 once proxy.timeoutMs passes with no upload progress, and closes its upstream connection', async () => {
     const upload = stalledUpload();
-    await upload.stalled;
-    const res = await upload.response;
-    expect(res.statusCode).toBe(504);
-    await pollUntil(
-      () => toUpstream().length === 0,
-      () => `${toUpstream().length} gateway sockets to the upstream still open`,
-    );
-    upload.leave();
+    try {
+      await upload.stalled;
+      const res = await upload.response;
+      expect(res.statusCode).toBe(504);
+      await pollUntil(
+        () => toUpstream().length === 0,
+        () => `${toUpstream().length} gateway sockets to the upstream still open`,
+      );
+    } finally {
+      upload.leave();
+    }
   });
 
   it('closes its upstream connection by proxy.timeoutMs when the client left behind its own unsent bytes', async () => {
     const before = clientSockets.length;
     const upload = stalledUpload();
-    await upload.stalled;
-    await pollUntil(
-      () => clientSockets.slice(before).some((s) => s.remotePort === upstream.port),
-      () => 'the gateway connecting to the upstream',
-    );
-    upload.leave();
+    try {
+      await upload.stalled;
+      await pollUntil(
+        () => clientSockets.slice(before).some((s) => s.remotePort === upstream.port),
+        () => 'the gateway connecting to the upstream',
+      );
+    } finally {
+      upload.leave();
+    }
     await pollUntil(
       () => toUpstream().length === 0,
       () => `${toUpstream().length} gateway sockets to the upstream still open`,
