@@ -7,23 +7,16 @@
 //   node bench/warm-discovery.js                      (TUNNELS=5000, the image's flags)
 //   GC=1 TUNNELS=9000 FLAGS='--max-semi-space-size=2 --heap-growing-percent=20' node bench/warm-discovery.js
 
-const fs = require('node:fs');
 const path = require('node:path');
 const { nodeFlags } = require('../scripts/node-flags');
 const { startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
-const { installCleanup, NodeChild } = require('./lib/processes');
+const { cpuSeconds, installCleanup, NodeChild } = require('./lib/processes');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
 const TUNNELS = Number(process.env.TUNNELS || 5000);
 const NOFILE = 20000;
 const POST = { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } };
-
-/** utime + stime of a process, in clock ticks (10 ms). */
-function cpuTicks(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 async function main() {
   installCleanup();
@@ -38,9 +31,9 @@ async function main() {
       await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 2, core: 1 });
       const runs = [];
       for (let i = 0; i < 3; i++) {
-        const before = cpuTicks(gw.pid);
+        const before = cpuSeconds(gw.pid);
         const r = await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 4, core: 1 });
-        runs.push(`${Math.round(r.rps)} req/s ${(((cpuTicks(gw.pid) - before) * 10000) / r.requests).toFixed(1)} µs`);
+        runs.push(`${Math.round(r.rps)} req/s ${(((cpuSeconds(gw.pid) - before) * 1e6) / r.requests).toFixed(1)} µs`);
       }
       const m = await gw.request({ type: 'memory' }, 'memory', 5000);
       console.log(`${label.padEnd(30)} ${runs.join(' | ')}  heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB`);

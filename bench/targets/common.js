@@ -52,23 +52,24 @@ function serve(ready, stop = async () => undefined) {
   process.on('message', (msg) => {
     if (msg.type === 'stop') void exit();
     else if (msg.type === 'gc') {
-      if (typeof global.gc === 'function') {
-        global.gc();
-        global.gc();
-      }
+      collect();
       send({ type: 'gc-done' });
     } else if (msg.type === 'memory') {
       // `collect`: a full GC and the reading in one synchronous step. Between a separate
       // 'gc' and 'memory' the event loop runs, and the chunks a streamed body moves in that
       // moment (already forwarded, garbage) would be read as held: up to 2 MiB seen.
-      if (msg.collect && typeof global.gc === 'function') {
-        global.gc();
-        global.gc();
-      }
+      if (msg.collect) collect();
       send({ type: 'memory', ...memory() });
     }
   });
   send({ type: 'ready', ...ready });
+}
+
+/** A full collection, twice (the second frees what the first's finalizers let go); needs --expose-gc. */
+function collect() {
+  if (typeof global.gc !== 'function') return;
+  global.gc();
+  global.gc();
 }
 
 /**
