@@ -42,15 +42,18 @@ describe('the package as users load it (built dist/, by its own name)', () => {
     expect(JSON.parse(out.toString())).toEqual([false, true]);
   });
 
-  it("loads undici's HTTP/1.1 client, not its index, and the very classes the index exports", () => {
-    // The index also loads fetch, WebSocket, caches and mocks: ~8 MiB of RSS the gateway never uses.
+  it.each([
+    ['net', false],
+    ['undici', true],
+  ])('with proxy.engine %s, loads undici only when chosen, then its HTTP/1.1 client, not its index, and the very classes the index exports', (engine, loadsUndici) => {
+    // Unused, undici costs ~8 MiB of RSS; its index also loads fetch, WebSocket, caches and mocks the gateway never uses.
     const script = `
       const http = require('node:http');
       const { createGateway } = require('cryptid-gateway');
-      const index = () => Object.keys(require.cache).some((f) => f.endsWith('/node_modules/undici/index.js'));
+      const loaded = (suffix) => Object.keys(require.cache).some((f) => f.includes('/node_modules/undici/') && f.endsWith(suffix));
       const upstream = http.createServer((req, res) => res.end(req.url === '/v1/health' ? '{"status":"healthy"}' : 'ok'));
       upstream.listen(0, '127.0.0.1', async () => {
-        const gateway = createGateway({ upstream: 'http://127.0.0.1:' + upstream.address().port, metrics: { listen: false },
+        const gateway = createGateway({ upstream: 'http://127.0.0.1:' + upstream.address().port, metrics: { listen: false }, proxy: { engine: '${engine}' },
           discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: 'sha256:${'0'.repeat(64)}' } } });
         const status = new Promise((resolve) => gateway.once('status', (s) => resolve(s.status)));
         const front = http.createServer((req, res) => gateway(req, res, () => res.end('next')));
@@ -59,15 +62,16 @@ describe('the package as users load it (built dist/, by its own name)', () => {
           let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(body));
         }).on('error', reject));
         const probed = await status;
-        const before = index();
+        const client = loaded('.js');
+        const index = loaded('/undici/index.js');
         const parts = require('./dist/net/undici-client.js');
         const undici = require('undici');
         const same = parts.Pool === undici.Pool && parts.Client === undici.Client && parts.errors === undici.errors;
         await gateway.close(); front.close(); upstream.close();
-        console.log(JSON.stringify([proxied, probed, before, same]));
+        console.log(JSON.stringify([proxied, probed, client, index, same]));
       });`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: root });
-    expect(JSON.parse(out.toString())).toEqual(['ok', 'healthy', false, true]);
+    expect(JSON.parse(out.toString())).toEqual(['ok', 'healthy', loadsUndici, false, true]);
   });
 
   it('types the public API the way users write it', () => {

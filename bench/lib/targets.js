@@ -7,7 +7,7 @@ const { NodeChild } = require('./processes');
 const DIR = path.join(__dirname, '..', 'targets');
 
 /** The targets that run with the gateway's Node/V8 flags: the gateway's own, and its floors. */
-const SAME_FLAGS = new Set(['gateway', 'serve', 'undici-floor', 'tcp-pipe']);
+const SAME_FLAGS = new Set(['gateway', 'serve', 'undici-floor', 'lean-floor', 'tcp-pipe']);
 
 /** Starts `bench/targets/<file>.js` with its JSON configuration; resolves once it listens. */
 async function startTarget(

@@ -15,7 +15,7 @@ export const DEFAULTS = {
     probe: { path: '/v1/health', intervalMs: 5000, timeoutMs: 2000, unhealthyThreshold: 3, healthyThreshold: 2 },
     passive: { windowMs: 60000, minRequests: 20, errorRate: 0.1, p95LatencyMs: 2000 },
   },
-  proxy: { timeoutMs: 30000, failFast: false, maxBodyBytes: null, maxConnections: 512, parsedBody: 'reject', paths: ['/'], trustedProxies: [] },
+  proxy: { timeoutMs: 30000, failFast: false, maxBodyBytes: null, maxConnections: 512, engine: 'net', parsedBody: 'reject', paths: ['/'], trustedProxies: [] },
   rateLimits: {
     enabled: true,
     store: 'memory',

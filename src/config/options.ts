@@ -177,6 +177,13 @@ export interface GatewayOptions {
      */
     maxConnections?: number;
     /**
+     * The HTTP/1.1 client that carries requests to the upstream: `net`, the gateway's own
+     * over `node:net`/`node:tls` (a third less CPU per request and less memory), or `undici`,
+     * the one it used before, kept as a fallback. Both stream, pool and never retry alike.
+     * @default "net"
+     */
+    engine?: HttpEngine;
+    /**
      * A body an earlier middleware (a body parser) has already read, when its raw bytes are
      * not at hand (`req.rawBody`, or `req.body` as a Buffer or string, are forwarded byte for
      * byte): `reject` answers 500 `BODY_ALREADY_READ` without contacting the upstream and
@@ -226,6 +233,9 @@ export interface GatewayOptions {
 /** What the gateway does with a request body a middleware before it has already parsed. */
 export type ParsedBodyMode = 'reject' | 'reserialize';
 
+/** `proxy.engine`: which HTTP/1.1 client carries proxied requests upstream. */
+export type HttpEngine = 'net' | 'undici';
+
 /** A parsed listen address. */
 export interface HostPort {
   host: string;
@@ -250,6 +260,7 @@ export interface ResolvedConfig {
     failFast: boolean;
     maxBodyBytes: number;
     maxConnections: number;
+    engine: HttpEngine;
     parsedBody: ParsedBodyMode;
     paths: readonly string[];
     trustedProxies: readonly string[];

@@ -92,6 +92,7 @@ function finish(p: ParsedConfig, mode: ConfigMode, redisCa: string | undefined):
       paths: p.proxy.paths,
       trustedProxies: p.proxy.trustedProxies,
       maxConnections: p.proxy.maxConnections,
+      engine: p.proxy.engine,
     },
     rateLimits: resolveRateLimits(p.rateLimits, limits.rate, redisCa),
     shutdown: p.shutdown,

@@ -158,6 +158,7 @@ export const configSchema = z.strictObject({
       failFast: bool.default(DEFAULTS.proxy.failFast),
       maxBodyBytes: positiveInt.nullable().default(DEFAULTS.proxy.maxBodyBytes),
       maxConnections: positiveInt.default(DEFAULTS.proxy.maxConnections),
+      engine: z.enum(['net', 'undici'], { error: 'expected "net" or "undici"' }).default(DEFAULTS.proxy.engine),
       parsedBody: z.enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' }).default(DEFAULTS.proxy.parsedBody),
       paths: z.array(pathPrefix, { error: 'expected a list of path prefixes such as ["/v1/", "/federation/"]' }).default(() => [...DEFAULTS.proxy.paths]),
       trustedProxies: z.array(proxyAddress, { error: 'expected a list of addresses or CIDRs such as ["10.0.0.0/8"]' }).default(() => []),

@@ -40,7 +40,7 @@ const PROBE_HEADERS = { accept: 'application/json', connection: 'close', 'user-a
 
 /**
  * `GET {upstream}{path}`, its answer classified by {@link classifyAnswer}. Each probe has a
- * connection of its own (an undici `Client` made for it, `Connection: close`): probes never
+ * connection of its own (`getOnce`, `Connection: close`): probes never
  * share a socket with proxied traffic, so a pooled connection can neither hide nor cause a
  * failed probe. The whole probe (connect, headers, body) is aborted after `timeoutMs`.
  * Never rejects.

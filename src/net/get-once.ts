@@ -1,5 +1,7 @@
-import { Client, request as requestOn } from './undici-client';
-import { sniOf } from './upstream-sni';
+import type { Socket } from 'node:net';
+import { headerLines, invalidHeader } from './h1-request';
+import { ResponseParser } from './h1-response';
+import { connectUpstream, upstreamAddress } from './upstream-connect';
 
 /**
  * What one GET on a connection of its own got: an answer with its body as text, an answer
@@ -29,24 +31,24 @@ export interface GetOnceRequest {
 }
 
 /**
- * `GET {upstream}{path}` on an undici `Client` made for it (`Connection: close` in the
- * headers): never a pooled socket of the proxied traffic, so the proxy's connections can
- * neither hide nor cause its outcome. SNI and the certificate check use the upstream's own
- * name. The client is destroyed and the timer and abort listener released however it ends.
- * Never rejects.
+ * `GET {upstream}{path}` on a connection made for it (`Connection: close` in the headers):
+ * never a pooled socket of the proxied traffic, so the proxy's connections can neither hide
+ * nor cause its outcome. SNI and the certificate check use the upstream's own name; the
+ * answer is read by the proxy's own parser (`h1-response.ts`). The socket is destroyed and
+ * the timer and abort listener released however it ends. Never rejects.
  */
 export function getOnce(request: GetOnceRequest, signal?: AbortSignal): Promise<GetOnceOutcome> {
   return new Promise<GetOnceOutcome>((resolve) => {
-    const ours = new AbortController();
-    let client: Client | undefined;
+    // Assigned once, below the early outcomes; finish() reads it before then.
+    // eslint-disable-next-line prefer-const
+    let socket: Socket | undefined;
     let done = false;
     const finish = (outcome: GetOnceOutcome): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      ours.abort();
-      client?.destroy().catch(() => undefined);
+      socket?.destroy();
       resolve(outcome);
     };
     const onAbort = (): void => finish({ kind: 'aborted' });
@@ -55,30 +57,45 @@ export function getOnce(request: GetOnceRequest, signal?: AbortSignal): Promise<
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    try {
-      const sni = sniOf(request.upstream);
-      // The timer above is the only timeout.
-      client = new Client(request.upstream.origin, { headersTimeout: 0, bodyTimeout: 0, ...(sni && { connect: sni }) });
-    } catch (error) {
-      // An origin undici cannot use: an outcome, not a throw.
-      return finish({ kind: 'error', error });
-    }
-    requestOn(client, { method: 'GET', path: request.path, headers: request.headers, signal: ours.signal })
-      .then(({ statusCode, body }) =>
-        request.readsBody?.(statusCode) === false ? { kind: 'unread' as const, status: statusCode } : readBody(statusCode, body, request.bodyLimit),
-      )
-      // After finish() (timeout, abort, body too large) this is the request being torn down: ignored.
-      .then(finish, (error: unknown) => finish({ kind: 'error', error }));
+    const { upstream } = request;
+    const fields = headerLines(request.headers);
+    if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
+      return finish({ kind: 'error', error: Object.assign(new Error('not an http(s) URL'), { code: 'ERR_INVALID_URL_SCHEME' }) });
+    if (fields === null) return finish({ kind: 'error', error: invalidHeader() });
+    let status = 0;
+    let size = 0;
+    const chunks: Buffer[] = [];
+    const parser = new ResponseParser('GET', {
+      onHead(head) {
+        status = head.statusCode;
+        if (request.readsBody?.(status) === false) finish({ kind: 'unread', status });
+      },
+      onBody(chunk) {
+        size += chunk.length;
+        if (size > request.bodyLimit) finish({ kind: 'oversized', status });
+        else chunks.push(chunk);
+      },
+      onEnd() {
+        finish({ kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') });
+      },
+    });
+    const fail = (error: unknown): void => finish({ kind: 'error', error });
+    socket = connectUpstream(upstreamAddress(upstream));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        parser.execute(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    socket.on('error', fail);
+    socket.on('close', () => {
+      try {
+        parser.finish();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    socket.write(`GET ${request.path} HTTP/1.1\r\nhost: ${upstream.host}\r\n${fields}\r\n`, 'latin1');
   });
-}
-
-async function readBody(status: number, body: AsyncIterable<Buffer>, limit: number): Promise<GetOnceOutcome> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) return { kind: 'oversized', status };
-    chunks.push(chunk);
-  }
-  return { kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') };
 }

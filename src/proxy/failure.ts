@@ -42,3 +42,8 @@ export function classifyUpstreamError(err: unknown): NetworkFailure {
 export function failureKindOf(failure: NetworkFailure): FailureKind {
   return FAILURE_KINDS[failure];
 }
+
+/** The error reported when the upstream's response body breaks off before its end. */
+export function responseCutShort(): Error {
+  return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });
+}

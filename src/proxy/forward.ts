@@ -16,7 +16,6 @@ import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf, type HeldBody } from './parsed-body';
 import type { ParsedBodyMode } from '../config/options';
-import { RelayedBody } from './relayed-body';
 import { requestIdOf } from './request-id';
 import { keepTrustedForwarded } from './trusted-proxies';
 import { answerServerOptions, checkRequest } from './request-checks';
@@ -160,8 +159,8 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
       if (Number(declared) === 0) return null;
-      // undici gets a stream of its own (see `relayed-body.ts`), which also restarts the timer per chunk.
-      return new RelayedBody(req, this);
+      // The request itself: the engine reads it and tells `onProgress` of each chunk.
+      return req;
     }
     if (req.headers['transfer-encoding'] === undefined) return null;
     const counter = new BodyCounter(this.options.maxBodyBytes, this);

@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Pool } from '../net/undici-client';
+import type { HttpEngine } from '../config/options';
 import type { PoolStats } from '../net/pool-stats';
-import { sniOf } from '../net/upstream-sni';
-import { UpstreamDispatch } from './upstream-dispatch';
+import { createNetUpstream } from './net-upstream';
+import type * as UndiciUpstream from './undici-upstream';
+
+type UndiciUpstreamModule = typeof UndiciUpstream;
 
 /** What the caller may do with the upstream request: destroy it (with the reason, if any). */
 export interface UpstreamRequest {
@@ -31,6 +33,8 @@ export interface HttpCall {
   readonly body: Readable | null;
   /** The upstream request exists (called once, before any byte of it is answered). */
   onRequest(upstreamReq: UpstreamRequest): void;
+  /** A chunk of the body went on its way upstream: the caller's "no progress" timer restarts. */
+  onProgress(): void;
   /** Upstream response headers arrived; returns exactly the headers to relay. */
   onResponse(upstreamRes: UpstreamResponse): OutgoingHttpHeaders;
   /** Talking to the upstream failed (also mid-body), or the client's request stream broke. */
@@ -47,33 +51,12 @@ export interface HttpUpstream {
 }
 
 /**
- * The upstream over undici's HTTP/1.1 client: one `Pool` of keep-alive connections, one
- * `dispatch()` per request with a small handler object (`UpstreamDispatch`). Nothing is
- * retried: the pool is used bare (no retry or redirect interceptor), and undici re-sends
- * only requests that never reached a socket. undici's own header and body timeouts are
- * off: the caller's timer is the only one. At most `maxConnections` connections are
- * open at once; undici queues requests beyond them until one is free.
+ * The upstream over the engine `proxy.engine` names. undici is loaded only when it is
+ * chosen: unused, it would still cost its modules' memory in every sidecar (about 8 MiB).
  */
-export function createHttpUpstream(upstream: URL, maxConnections: number): HttpUpstream {
-  const servername = sniOf(upstream)?.servername;
-  const pool = new Pool(upstream.origin, {
-    connections: maxConnections,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    ...(servername !== undefined && { connect: { servername } }),
-  });
-  // A pool that lost its connection reports it here as well as to the request; the request's report is the one that counts.
-  pool.on('connectionError', () => undefined);
-  return {
-    forward(req, res, call) {
-      new UpstreamDispatch(req, res, call).dispatch(pool);
-    },
-    stats: {
-      inUse: () => Math.max(0, pool.stats.connected - pool.stats.free),
-      free: () => pool.stats.free,
-    },
-    close() {
-      pool.close().catch(() => undefined);
-    },
-  };
+export function createHttpUpstream(upstream: URL, maxConnections: number, engine: HttpEngine = 'net'): HttpUpstream {
+  if (engine !== 'undici') return createNetUpstream(upstream, maxConnections);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand
+  const { createUndiciUpstream } = require('./undici-upstream') as UndiciUpstreamModule;
+  return createUndiciUpstream(upstream, maxConnections);
 }

@@ -62,7 +62,7 @@ export class ReverseProxy {
   ) {
     this.settings = proxySettings(config);
     this.observer = hooks.observer ? safeObserver(hooks.observer, hooks.logger) : NOOP_OBSERVER;
-    this.http = createHttpUpstream(config.upstream, config.proxy.maxConnections);
+    this.http = createHttpUpstream(config.upstream, config.proxy.maxConnections, config.proxy.engine);
     this.ws = createWsUpstream(config.upstream);
     this.paths = new PathFilter(config.proxy.paths);
     this.trusted = new TrustedProxies(config.proxy.trustedProxies);
@@ -85,10 +85,10 @@ export class ReverseProxy {
     const next = proxySettings(config);
     const previous = this.settings;
     this.settings = next;
-    if (next.upstream !== previous.upstream || next.maxConnections !== previous.maxConnections) {
+    if (next.upstream !== previous.upstream || next.maxConnections !== previous.maxConnections || next.engine !== previous.engine) {
       const old = this.http;
-      this.http = createHttpUpstream(config.upstream, next.maxConnections);
-      // undici's close() waits for the requests it already carries, then frees the sockets.
+      this.http = createHttpUpstream(config.upstream, next.maxConnections, next.engine);
+      // close() lets the requests already carried finish, then frees the sockets.
       old.close();
     }
     if (next.upstream !== previous.upstream) this.ws = createWsUpstream(config.upstream);
@@ -167,6 +167,7 @@ export class ReverseProxy {
 interface ProxySettings {
   readonly upstream: string;
   readonly maxConnections: number;
+  readonly engine: ResolvedConfig['proxy']['engine'];
   readonly timeoutMs: number;
   readonly failFast: boolean;
   readonly maxBodyBytes: number;
@@ -181,6 +182,7 @@ function proxySettings(config: ResolvedConfig): ProxySettings {
   return {
     upstream: config.upstream.href,
     maxConnections: proxy.maxConnections,
+    engine: proxy.engine,
     timeoutMs: proxy.timeoutMs,
     failFast: proxy.failFast,
     maxBodyBytes: proxy.maxBodyBytes,

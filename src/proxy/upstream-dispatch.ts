@@ -6,16 +6,12 @@ import { flusherOf } from './flush';
 import { foldRawHeaders } from './fold-headers';
 import type { ErrorSide, HttpCall, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import { RelayedBody } from './relayed-body';
+import { responseCutShort } from './failure';
 
 /** Where the per-request state rides on the client request, for the shared listeners below. */
 const kDispatch = Symbol('cryptid.upstreamDispatch');
 
 type Tagged<T> = T & { [kDispatch]?: UpstreamDispatch };
-
-/** The error reported when the upstream's response body breaks off before its end. */
-export function responseCutShort(): Error {
-  return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });
-}
 
 /** The upstream's response as the caller reads it. */
 class UpstreamHead implements UpstreamResponse {
@@ -66,7 +62,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       req.on('error', clientError);
       // undici destroys the body stream it was given once it is done with it, and an
       // IncomingMessage it destroys loses its socket: it gets a stream of its own.
-      if (body === req) body = new RelayedBody(req);
+      if (body === req) body = new RelayedBody(req, call);
       // Errors undici destroys the stream with are reported through the handler.
       body.on('error', ignore);
     }

@@ -36,6 +36,7 @@ describe('resolveConfig', () => {
       failFast: false,
       maxBodyBytes: Math.ceil((10485760 * 4) / 3) + 65536,
       maxConnections: 512,
+      engine: 'net',
       parsedBody: 'reject',
       paths: ['/'],
       trustedProxies: [],

@@ -27,6 +27,10 @@ class RecordingCall implements HttpCall {
     this.upstreamReq = upstreamReq;
     this.onRequestHook?.(upstreamReq);
   }
+  progressed = 0;
+  onProgress(): void {
+    this.progressed++;
+  }
   onResponse(upstreamRes: UpstreamResponse): OutgoingHttpHeaders {
     this.response = upstreamRes;
     return relayResponseHeaders(upstreamRes.headers);
@@ -110,7 +114,8 @@ describe('foldRawHeaders', () => {
   });
 });
 
-describe('the HTTP upstream', () => {
+// Both engines (`proxy.engine`) are held to the same behaviour.
+describe.each(['net', 'undici'] as const)('the HTTP upstream (%s)', (engineName) => {
   let upstream: Server;
   let upstreamUrl: URL;
   let seen: { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }[];
@@ -132,7 +137,7 @@ describe('the HTTP upstream', () => {
     });
     const port = await listenLocal(upstream);
     upstreamUrl = new URL(`http://127.0.0.1:${port}`);
-    engine = createHttpUpstream(upstreamUrl, 512);
+    engine = createHttpUpstream(upstreamUrl, 512, engineName);
   });
 
   afterEach(async () => {
