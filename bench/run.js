@@ -99,7 +99,7 @@ function options() {
     fresh: !values.reuse,
     out: values.out ?? (quick ? undefined : path.join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}.md`)),
     dist: values.dist ?? process.env.BENCH_DIST,
-    label: values.label ?? 'undici',
+    label: values.label ?? 'net',
     compareDist: values['compare-dist'],
     compareLabel: values['compare-label'] ?? 'compare',
     node: values.node,

@@ -213,6 +213,7 @@ function checks(results) {
   const floors = (scenario, show = (t) => `${fixed(t.cpuUs, 0)} µs, ${fixed(t.ratioTo('nginx'))}× nginx`) => {
     const parts = [
       ['undici floor', find(scenario, 'undici-floor')],
+      ['lean floor', find(scenario, 'lean-floor')],
       ['node:net pipe', find(scenario, 'tcp-pipe')],
     ].filter(([, t]) => t);
     return parts.length ? `; floors: ${parts.map(([name, t]) => `${name} ${show(t)}`).join(', ')}` : '';

@@ -64,10 +64,11 @@ async function settled(child) {
 }
 
 /**
- * The floors under the gateway's "after start": a bare node:http server and the undici floor
- * (a node:http server relaying through one undici Pool), each a fresh process on the same
- * Node with the gateway's flags, read after 20 requests and a pause, as the gateway is read
- * after its first probe. Below the second, only a process without undici gets.
+ * The floors under the gateway's "after start": a bare node:http server, the undici floor
+ * (a node:http server relaying through one undici Pool) and the lean floor (relaying over raw
+ * sockets, as the gateway's own engine does), each a fresh process on the same Node with the
+ * gateway's flags, read after 20 requests and a pause, as the gateway is read after its first
+ * probe.
  */
 async function floors(ctx, upstream) {
   const answerFile = path.join(ctx.tmp, 'one-process-floor.json');
@@ -75,6 +76,7 @@ async function floors(ctx, upstream) {
   const kinds = [
     { name: 'bare node:http', label: 'bare node:http', file: 'bare-bytes', config: { answerFile }, path: '/' },
     { name: 'undici floor', label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
+    { name: 'lean floor', label: 'lean floor (node:http relaying over raw sockets, hand-parsed)', file: 'lean-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
   ];
   const out = [];
   for (const kind of kinds) {

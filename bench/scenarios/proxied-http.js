@@ -53,6 +53,7 @@ async function runProxied(ctx, shape) {
       // The floors: what the gateway's engine costs with nothing of the gateway's own, and
       // what moving the bytes costs with no HTTP at all. Figures below these need another runtime.
       ['undici-floor', 'floor: bare node:http + undici Pool (no checks, no metrics)', 'undici-floor'],
+      ['lean-floor', 'floor: bare node:http + raw socket pool, hand-parsed (no checks, no metrics)', 'lean-floor'],
       ['tcp-pipe', 'floor: node:net byte pipe (no HTTP parsing)', 'tcp-pipe'],
     ];
     if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);

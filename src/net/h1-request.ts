@@ -29,6 +29,14 @@ export function headerLines(headers: OutgoingHttpHeaders | Readonly<Record<strin
   return out;
 }
 
+/** What a request line may carry: a token method, and a target of visible bytes (the rule of Node's and undici's clients). */
+const TARGET = /^[\x21-\xff]+$/;
+
+/** The method and target can be written as a request line as they are. */
+export function requestLineValid(method: string, target: string): boolean {
+  return TOKEN.test(method) && TARGET.test(target);
+}
+
 /** The error for a header `headerLines` refused (classified as `other`: the gateway's side, not the upstream's). */
 export function invalidHeader(): Error {
   return Object.assign(new Error('a request header cannot be sent upstream as it is'), { code: 'ERR_INVALID_CHAR' });

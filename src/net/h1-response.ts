@@ -4,7 +4,7 @@
  * on where a response ends, the one thing that would hand one client's answer to another
  * on a shared connection: CRLF line ends only, no obs-fold, no space before a colon, no
  * control bytes in a value, one Content-Length (repeats must agree), never Content-Length
- * with Transfer-Encoding, chunk sizes of at most 15 hex digits. Informational (1xx)
+ * with Transfer-Encoding, chunk sizes of at most 13 hex digits. Informational (1xx)
  * responses are read and skipped. Errors carry `HPE_*` codes, as llhttp's do.
  */
 
@@ -25,6 +25,8 @@ export interface ResponseSink {
 
 /** Bytes of the status line and header section together, as Node's and undici's default. */
 export const MAX_HEAD_BYTES = 16 * 1024;
+/** 1xx answers skipped before the final one; more is an upstream that never answers. */
+const MAX_INFORMATIONAL = 16;
 
 const enum State {
   Head,
@@ -44,7 +46,8 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
-const HEX = /^[0-9a-fA-F]{1,15}$/;
+// At most 13 hex digits: every size below 2^52 is exact as a JavaScript number.
+const HEX = /^[0-9a-fA-F]{1,13}$/;
 // A chunk extension: `;name` or `;name=value`, a token or a quoted string, with optional whitespace.
 const CHUNK_EXT =
   /^(?:[\t ]*;[\t ]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[\t ]*=[\t ]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*[\t ]*$/;
@@ -68,6 +71,7 @@ export class ResponseParser {
   /** Body bytes left: of the declared length, or of the current chunk. */
   private left = 0;
   private trailerBytes = 0;
+  private informational = 0;
   /** The connection can carry another request after this response (known once the head is parsed). */
   keepAlive = false;
   /** Seconds from the upstream's `Keep-Alive: timeout=N`, or null when it gave none. */
@@ -164,8 +168,7 @@ export class ResponseParser {
   finish(): void {
     if (this.state === State.UntilClose) return this.end();
     if (this.state === State.Done) return;
-    if (this.state === State.Head && this.pending === null)
-      throw Object.assign(new ResponseParseError('ECONNRESET', 'the upstream closed the connection before answering'), { code: 'ECONNRESET' });
+    if (this.state === State.Head && this.pending === null) throw new ResponseParseError('ECONNRESET', 'the upstream closed the connection before answering');
     throw new ResponseParseError('HPE_INVALID_EOF_STATE', 'the upstream closed the connection in the middle of its response');
   }
 
@@ -200,7 +203,8 @@ export class ResponseParser {
     let contentLength: string | null = null;
     let chunked = false;
     let transferEncoding = false;
-    let close = !http11;
+    let saidClose = false;
+    let saidKeepAlive = false;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(':');
@@ -215,8 +219,8 @@ export class ResponseParser {
           if (name.toLowerCase() === 'connection') {
             for (const token of value.toLowerCase().split(',')) {
               const t = token.trim();
-              if (t === 'close') close = true;
-              else if (t === 'keep-alive' && !http11) close = false;
+              if (t === 'close') saidClose = true;
+              else if (t === 'keep-alive') saidKeepAlive = true;
             }
           } else if (name.toLowerCase() === 'keep-alive') this.keepAliveHint(value);
           break;
@@ -248,11 +252,14 @@ export class ResponseParser {
       }
     }
     if (statusCode < 200) {
-      // 101 answers an upgrade this request never asked for; 100, 102, 103 are skipped.
+      // 101 answers an upgrade this request never asked for; 100, 102, 103 are skipped, a few of them.
       if (statusCode === 101) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'unexpected 101 Switching Protocols');
+      if (++this.informational > MAX_INFORMATIONAL) throw new ResponseParseError('HPE_HEADER_OVERFLOW', 'too many informational responses');
       this.keepAliveTimeout = null;
       return;
     }
+    // `close` wins over `keep-alive` (RFC 9112 §9.3); HTTP/1.0 keeps the connection only when asked.
+    const close = saidClose || (!http11 && !saidKeepAlive);
     if (transferEncoding && contentLength !== null) throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'both Content-Length and Transfer-Encoding');
     const bodyless = this.method === 'HEAD' || statusCode === 204 || statusCode === 304;
     this.keepAlive = !close;
@@ -301,6 +308,7 @@ export class ResponseParser {
       return null;
     }
     this.pending = null;
+    if (lf > MAX_HEAD_BYTES) throw new ResponseParseError('HPE_HEADER_OVERFLOW', 'chunk line too long');
     if (lf === 0 || all[lf - 1] !== CR) throw new ResponseParseError('HPE_STRICT', 'line not ended by CRLF');
     const text = all.toString('latin1', 0, lf - 1);
     if (text.includes('\r')) throw new ResponseParseError('HPE_STRICT', 'bare CR in a line');

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ConnectionPool, DEFAULT_IDLE_MS, IDLE_MARGIN_MS, MAX_IDLE_MS, type ConnectionUser, type PooledSocket } from '../net/h1-pool';
-import { headerLines, invalidHeader } from '../net/h1-request';
+import { headerLines, invalidHeader, requestLineValid } from '../net/h1-request';
 import { ResponseParser, type ResponseHead, type ResponseSink } from '../net/h1-response';
 import { flusherOf } from './flush';
 import { foldRawHeaders } from './fold-headers';
@@ -51,8 +51,6 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   /** Writes the request body, until it is all sent. */
   private pipe: BodyPipe | null = null;
   private readonly flush: (() => void) | null;
-  /** The response is complete but the request body is still being written: the connection ends with it. */
-  private answeredEarly = false;
   /** Inside `parser.execute`: a response that ends there is settled after it returns. */
   private parsing = false;
   /** The response ended and its connection is not yet given back. */
@@ -72,8 +70,18 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   start(): void {
     this.call.onRequest(this);
     if (this.done) return;
+    // The request line and headers are checked before a connection is taken: a host app's
+    // middleware may have rewritten them, and a line break there would be a request of its own.
+    const fields = requestLineValid(this.req.method ?? 'GET', this.call.target) ? headerLines(this.call.headers) : null;
+    if (fields === null) return this.fail(invalidHeader());
+    this.fields = fields;
     this.cancelWait = this.pool.acquire((socket) => this.send(socket));
   }
+
+  /** The header lines, checked in `start`. */
+  private fields = '';
+  /** Waiting for the client's 'drain' (one listener however many chunks a read holds). */
+  private draining = false;
 
   private send(socket: PooledSocket): void {
     this.cancelWait = null;
@@ -83,8 +91,7 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     const method = req.method ?? 'GET';
     const headers = call.headers;
     const body = call.body;
-    const fields = headerLines(headers);
-    if (fields === null) return this.fail(invalidHeader());
+    const fields = this.fields;
     let head = `${method} ${call.target} HTTP/1.1\r\n`;
     if (headers.host === undefined) head += `host: ${this.host}\r\n`;
     // Said, not assumed, as undici says it: an HTTP/1.0 upstream keeps the connection too.
@@ -109,7 +116,6 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   bodySent(): void {
     this.sent = true;
     this.pipe = null;
-    if (this.answeredEarly) this.releaseSocket(false);
   }
 
   /** A chunk of the body was written. */
@@ -186,11 +192,14 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     const { res } = this;
     const more = res.write(chunk);
     if (this.flush !== null) this.flush();
-    if (more || this.socket === null) return;
+    if (more || this.socket === null || this.draining) return;
     // The client reads slower than the upstream sends: stop reading the upstream until 'drain'.
+    // The rest of the read being parsed still comes here; one listener waits for all of it.
     const socket = this.socket;
+    this.draining = true;
     socket.pause();
     res.once('drain', () => {
+      this.draining = false;
       if (!this.done && this.socket === socket) socket.resume();
     });
   }
@@ -208,11 +217,8 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     this.complete = false;
     if (this.socket === null) return;
     if (this.sent) this.releaseSocket(clean && this.parser.keepAlive);
-    else {
-      // Answered before the whole body was sent: the rest cannot be taken back, so the connection ends.
-      this.answeredEarly = true;
-      this.releaseSocket(false);
-    }
+    // Answered before the whole body was sent: the rest cannot be taken back, so the connection ends.
+    else this.releaseSocket(false);
   }
 
   // UpstreamRequest
@@ -337,13 +343,15 @@ class BodyPipe {
   }
 
   /**
-   * The exchange is over before the body is: stop reading it. The request stays paused
-   * (Node reads the rest off after the answer); a stream of the gateway's own is destroyed.
+   * The exchange is over before the body is: stop sending it. The rest of the client's
+   * request is read and discarded, so that its connection can carry its next request once
+   * the answer is out (Node drains only a request nobody began to read); a stream of the
+   * gateway's own is destroyed.
    */
   detach(): void {
     this.stopListening();
-    this.body.pause();
     if (this.body !== this.req) this.body.destroy();
+    if (!this.req.destroyed) this.req.resume();
   }
 
   private stopListening(): void {

@@ -23,7 +23,7 @@ export function createUndiciUpstream(upstream: URL, maxConnections: number): Htt
   pool.on('connectionError', () => undefined);
   return {
     forward(req, res, call) {
-      new UpstreamDispatch(req, res, call).dispatch(pool);
+      new UpstreamDispatch(req, res, call).dispatch(pool, servername);
     },
     stats: {
       inUse: () => Math.max(0, pool.stats.connected - pool.stats.free),

@@ -45,7 +45,8 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
     this.flush = flusherOf(res);
   }
 
-  dispatch(pool: Pool): void {
+  /** `servername`: SNI and the certificate check on the upstream's own name; undici would take the client's Host. */
+  dispatch(pool: Pool, servername?: string): void {
     const { req, call } = this;
     let body: Readable | null = call.body;
     let headers = call.headers;
@@ -72,6 +73,7 @@ export class UpstreamDispatch implements Dispatcher.DispatchHandler, UpstreamReq
       path: call.target,
       headers: headers as Record<string, string | string[]>,
       body,
+      ...(servername !== undefined && { servername }),
     };
     pool.dispatch(options, this);
   }
