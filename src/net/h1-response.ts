@@ -19,7 +19,8 @@ export interface ResponseHead {
 /** What the parser reports, in order: one head, body chunks, the end. */
 export interface ResponseSink {
   onHead(head: ResponseHead): void;
-  onBody(chunk: Buffer): void;
+  /** `last`: the chunk completes a body of declared length (`onEnd` follows at once). */
+  onBody(chunk: Buffer, last: boolean): void;
   onEnd(): void;
 }
 
@@ -42,7 +43,6 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
@@ -110,13 +110,13 @@ export class ResponseParser {
         case State.Fixed: {
           const n = Math.min(this.left, data.length);
           this.left -= n;
-          this.sink.onBody(n === data.length ? data : data.subarray(0, n));
+          this.sink.onBody(n === data.length ? data : data.subarray(0, n), this.left === 0);
           data = data.subarray(n);
           if (this.left === 0) this.end();
           break;
         }
         case State.UntilClose:
-          this.sink.onBody(data);
+          this.sink.onBody(data, false);
           return 0;
         case State.ChunkSize: {
           const line = this.line(data);
@@ -128,7 +128,7 @@ export class ResponseParser {
         case State.ChunkData: {
           const n = Math.min(this.left, data.length);
           this.left -= n;
-          this.sink.onBody(n === data.length ? data : data.subarray(0, n));
+          this.sink.onBody(n === data.length ? data : data.subarray(0, n), false);
           data = data.subarray(n);
           if (this.left === 0) this.state = State.ChunkDataEnd;
           break;
@@ -195,10 +195,9 @@ export class ResponseParser {
 
   private parseHead(text: string): void {
     const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    if (status === null) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'invalid status line');
-    const http11 = status[1] === '1';
-    const statusCode = Number(status[2]);
+    const first = lines[0]!;
+    const statusCode = statusCodeOf(first);
+    const http11 = first.charCodeAt(7) === 49; // HTTP/1.1
     const rawHeaders: string[] = [];
     let contentLength: string | null = null;
     let chunked = false;
@@ -212,16 +211,21 @@ export class ResponseParser {
       const name = line.slice(0, colon);
       if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header name');
       const value = trimOws(line.slice(colon + 1));
-      if (!FIELD_VALUE.test(value) || value.includes('\r') || value.includes('\n')) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
+      if (!FIELD_VALUE.test(value)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
       rawHeaders.push(name, value);
       switch (name.length) {
         case 10:
           if (name.toLowerCase() === 'connection') {
-            for (const token of value.toLowerCase().split(',')) {
-              const t = token.trim();
-              if (t === 'close') saidClose = true;
-              else if (t === 'keep-alive') saidKeepAlive = true;
-            }
+            const lower = value.toLowerCase();
+            // The usual single token, without splitting.
+            if (lower === 'keep-alive') saidKeepAlive = true;
+            else if (lower === 'close') saidClose = true;
+            else
+              for (const token of lower.split(',')) {
+                const t = token.trim();
+                if (t === 'close') saidClose = true;
+                else if (t === 'keep-alive') saidKeepAlive = true;
+              }
           } else if (name.toLowerCase() === 'keep-alive') this.keepAliveHint(value);
           break;
         case 14:
@@ -263,7 +267,7 @@ export class ResponseParser {
     if (transferEncoding && contentLength !== null) throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'both Content-Length and Transfer-Encoding');
     const bodyless = this.method === 'HEAD' || statusCode === 204 || statusCode === 304;
     this.keepAlive = !close;
-    this.sink.onHead({ statusCode, statusMessage: status[3] ?? '', rawHeaders });
+    this.sink.onHead({ statusCode, statusMessage: first.length > 13 ? first.slice(13) : '', rawHeaders });
     if (bodyless) return this.end();
     if (chunked) this.state = State.ChunkSize;
     else if (transferEncoding) {
@@ -319,6 +323,24 @@ export class ResponseParser {
     const colon = line.indexOf(':');
     return colon > 0 && TOKEN.test(line.slice(0, colon)) && FIELD_VALUE.test(line.slice(colon + 1));
   }
+}
+
+/** The status code of a status line `HTTP/1.x NNN[ reason]` (the reason may be empty or absent). */
+function statusCodeOf(line: string): number {
+  const c = (i: number): number => line.charCodeAt(i);
+  const digit = (i: number): boolean => c(i) >= 48 && c(i) <= 57;
+  const valid =
+    line.length >= 12 &&
+    line.startsWith('HTTP/1.') &&
+    (c(7) === 48 || c(7) === 49) &&
+    c(8) === 32 &&
+    c(9) >= 49 &&
+    digit(9) &&
+    digit(10) &&
+    digit(11) &&
+    (line.length === 12 || (c(12) === 32 && FIELD_VALUE.test(line.slice(13))));
+  if (!valid) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'invalid status line');
+  return (c(9) - 48) * 100 + (c(10) - 48) * 10 + (c(11) - 48);
 }
 
 function trimOws(value: string): string {

@@ -80,6 +80,8 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
 
   /** The header lines, checked in `start`. */
   private fields = '';
+  /** The last chunk of a body of declared length, written with the end. */
+  private finalChunk: Buffer | null = null;
   /** Waiting for the client's 'drain' (one listener however many chunks a read holds). */
   private draining = false;
 
@@ -108,8 +110,11 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     // The head and the first read go out in one write when the body is already flowing.
     socket.cork();
     socket.write(head, 'latin1');
-    process.nextTick(uncork, socket);
+    // Listening first: the body's 'data' listener resumes it on the next tick, ahead of the
+    // uncork, so a first read already at hand (usually part of the head's own TCP read)
+    // goes out with the head in one write.
     this.pipe = new BodyPipe(this, socket, body, req, chunked);
+    process.nextTick(uncork, socket);
   }
 
   /** The request body has been written in full. */
@@ -187,9 +192,15 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     this.relaying = true;
   }
 
-  onBody(chunk: Buffer): void {
+  onBody(chunk: Buffer, last: boolean): void {
     if (this.done) return;
     const { res } = this;
+    if (last && this.flush === null) {
+      // The whole rest of the body: ended with it, head and body in one write to the client
+      // (a write and then an end would be two).
+      this.finalChunk = chunk;
+      return;
+    }
     const more = res.write(chunk);
     if (this.flush !== null) this.flush();
     if (more || this.socket === null || this.draining) return;
@@ -207,7 +218,10 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   onEnd(): void {
     if (this.done) return;
     this.done = true;
-    this.res.end();
+    const chunk = this.finalChunk;
+    this.finalChunk = null;
+    if (chunk !== null) this.res.end(chunk);
+    else this.res.end();
     this.complete = true;
     if (!this.parsing) this.finishExchange(true);
   }
