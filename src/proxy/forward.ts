@@ -241,6 +241,8 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
     clearTimeout(this.timer);
     this.upstreamLatencyMs = performance.now() - this.started;
     const headers = relayResponseHeaders(upstreamRes.headers);
+    // A 204 never carries Content-Length (RFC 9110 §8.6); relayed, Node 20.18 would wait for that body and abort the exchange.
+    if (upstreamRes.statusCode === 204) delete headers['content-length'];
     headers.connection = this.res.shouldKeepAlive ? 'keep-alive' : 'close';
     // What the gateway adds to every answer of this request (the rate limiter's headers).
     return withAddedHeaders(this.res, headers);
