@@ -27,7 +27,9 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
     const newSpace = (flags: string[]): number => Number(execFileSync(process.execPath, [...flags, '-e', script]).toString());
     const semi = nodeFlags().find((f) => f.startsWith('--max-semi-space-size='));
     expect(semi).toBeDefined();
-    const bound = 3 * Number(semi?.split('=')[1]) * 1024 * 1024;
+    // Two semi-spaces and some slack: Node 24 reports a few pages more at times (6.25 MiB for 2 MiB
+    // semi-spaces seen), against the 32 or 128 MiB it grows to without the flag.
+    const bound = 4 * Number(semi?.split('=')[1]) * 1024 * 1024;
     expect(newSpace(nodeFlags())).toBeLessThanOrEqual(bound);
     expect(newSpace([])).toBeGreaterThan(bound);
   });
