@@ -14,8 +14,8 @@ type Source = IncomingMessage & { [kRelay]?: RelayedBody | undefined };
  * The request body as handed to undici: a stream of its own, because undici destroys the
  * stream it is given once it is done with it (or when the upstream fails), and a destroyed
  * `IncomingMessage` would take the client's connection with it and report the upstream's
- * error as the client's. Destroying this one only lets go of the request, which stays
- * paused with the rest of its body unread.
+ * error as the client's. Destroying this one only lets go of the request, whose unread rest
+ * is then discarded.
  *
  * It does what `req.pipe(new PassThrough())` did, without the `Writable` half: each chunk
  * the request emits is pushed once (in flowing mode it reaches undici in the same call),
@@ -73,8 +73,10 @@ export class RelayedBody extends Readable {
       source[kRelay] = undefined;
       source.removeListener('data', onSourceData);
       source.removeListener('end', onSourceEnd);
-      // As an unpiped request: it stops flowing, and Node reads the rest off after the answer.
-      source.pause();
+      // The rest of the body is read and discarded, so that the client's connection can carry
+      // its next request once the answer is out: Node drains only a request nobody began to
+      // read, and a paused one would hang the connection after an early answer.
+      if (!source.destroyed) source.resume();
     }
     callback(err);
   }

@@ -373,34 +373,38 @@ describe('upstream response framing (the default net engine)', () => {
       expect((await upstream.request(1)).connection).toBe(1);
     });
 
-    it('then reads the rest of the upload off the client connection: its next request is answered (or the connection closed)', async () => {
-      const upstream = await scripted((r) => r.socket.write(r.method === 'POST' ? TOO_LARGE : OK), { beforeBody: true });
-      const gw = await gatewayFor(upstream);
-      const { client, answer } = await partialUpload(gw.port);
-      const keptAlive = /\r\nconnection: keep-alive\r\n/i.test(answer);
-      let next = '';
-      client.on('data', (c: Buffer) => (next += c.toString('latin1')));
-      client.write(payload(TOTAL - 64 * 1024, 2));
-      client.write('GET /v1/next HTTP/1.1\r\nHost: gateway.test\r\n\r\n');
-      // An answer that says keep-alive owes the client one for its next request; one that
-      // says close must close. Either way the client is not left hanging.
-      await waitFor(
-        () => `an answer to the next request, or the connection closed (the 413 said ${keptAlive ? 'keep-alive' : 'close'}; got ${JSON.stringify(next)})`,
-        (done) => {
-          const check = (): void => {
-            if (next.endsWith('\r\n\r\nok') || client.closed) done();
-          };
-          client.on('data', check);
-          client.on('close', check);
-          check();
-          return () => {
-            client.off('data', check);
-            client.off('close', check);
-          };
-        },
-      );
-      if (keptAlive) expect(next).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
-    });
+    it.each(['net', 'undici'] as const)(
+      'then reads the rest of the upload off the client connection: its next request is answered (or the connection closed), %s engine',
+      async (engine) => {
+        const upstream = await scripted((r) => r.socket.write(r.method === 'POST' ? TOO_LARGE : OK), { beforeBody: true });
+        const gw = await startGateway(upstream.url, { proxy: { timeoutMs: 5000, engine } });
+        started.push(gw);
+        const { client, answer } = await partialUpload(gw.port);
+        const keptAlive = /\r\nconnection: keep-alive\r\n/i.test(answer);
+        let next = '';
+        client.on('data', (c: Buffer) => (next += c.toString('latin1')));
+        client.write(payload(TOTAL - 64 * 1024, 2));
+        client.write('GET /v1/next HTTP/1.1\r\nHost: gateway.test\r\n\r\n');
+        // An answer that says keep-alive owes the client one for its next request; one that
+        // says close must close. Either way the client is not left hanging.
+        await waitFor(
+          () => `an answer to the next request, or the connection closed (the 413 said ${keptAlive ? 'keep-alive' : 'close'}; got ${JSON.stringify(next)})`,
+          (done) => {
+            const check = (): void => {
+              if (next.endsWith('\r\n\r\nok') || client.closed) done();
+            };
+            client.on('data', check);
+            client.on('close', check);
+            check();
+            return () => {
+              client.off('data', check);
+              client.off('close', check);
+            };
+          },
+        );
+        if (keptAlive) expect(next).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+      },
+    );
   });
 
   describe('bodies the framing makes', () => {
