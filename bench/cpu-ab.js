@@ -7,6 +7,7 @@
 //
 //   node bench/cpu-ab.js --scenario small-get|post-64k|limit|discovery --rounds 5 --seconds 5 \
 //     A=.ab-base B=dist F=@undici-floor [--node-arg --max-semi-space-size=2] [--gc]
+//   node bench/cpu-ab.js --scenario discovery G=dist B=@bare-bytes   (the bare server replays G's answer)
 //
 // A compiled gateway must sit in a directory next to package.json (the gateway reads its
 // version from ../package.json): `npx tsc -p tsconfig.build.json --outDir .ab-base`.
@@ -14,7 +15,7 @@
 // `limit` is the small GET with a rate-limit rule matching every request (memory store).
 
 const path = require('node:path');
-const { startTarget, stopAll } = require('./lib/targets');
+const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { installCleanup } = require('./lib/processes');
 const { median } = require('./lib/stats');
@@ -74,6 +75,12 @@ async function main() {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
+    // `@bare-bytes` replays the first gateway variant's exact answer for the scenario's path.
+    if (opts.variants.some((v) => v.file === 'bare-bytes')) {
+      const gw = opts.variants.find((v) => v.dist !== undefined);
+      if (gw === undefined) throw new Error("@bare-bytes replays a gateway variant's answer: name one");
+      config.answerFile = await replayedAnswer(ctx, gw.file, gw.dist, config, shape.path);
+    }
     for (let round = 0; round < opts.rounds; round++) {
       const order = opts.variants.map((_, i) => opts.variants[(i + round) % opts.variants.length]);
       for (const v of order) {

@@ -13,7 +13,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startTarget, stopAll } = require('./lib/targets');
+const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { installCleanup } = require('./lib/processes');
 const { summarize } = require('./lib/profile');
@@ -86,6 +86,8 @@ async function main() {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
+    // The bare server replays the gateway's own answer (from DIST_DIR, or ../dist).
+    if (target === 'bare-bytes') config.answerFile = await replayedAnswer(ctx, 'gateway', dist, config, shape.path);
     const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
     children.push(gw);
     const load = (s, sec) => wrk({ url: `${gw.url}${s.path}`, connections: s.connections, threads: 1, core: 1, request: s.request, seconds: sec });

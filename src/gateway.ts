@@ -155,6 +155,7 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     this.metrics = new GatewayMetrics({
       ...(internals.registry && { registry: internals.registry }),
       defaultMetrics: config.metrics.defaultMetrics,
+      gcDurations: config.metrics.gcDurations,
       version: config.health.version,
       protocolVersion: String(config.discovery.document.protocol_version ?? DOCUMENT_DEFAULTS.protocol_version),
     });

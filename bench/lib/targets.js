@@ -1,6 +1,8 @@
 'use strict';
 // Starting the target processes of bench/targets/ on the targets' core.
 
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { NodeChild } = require('./processes');
 
@@ -66,4 +68,21 @@ async function stopAll(children) {
   await Promise.all(children.filter(Boolean).map((c) => c.stop()));
 }
 
-module.exports = { startTarget, stopAll, renewable };
+/**
+ * A file for `bare-bytes`: a gateway (`file`, from `dist`) started once with `config`, its
+ * exact answer to `urlPath` copied, the gateway stopped again. Returns the file's path.
+ */
+async function replayedAnswer(ctx, file, dist, config, urlPath) {
+  const { copyAnswer } = require('./http-check');
+  const child = await startTarget(ctx, 'answer', file, config, { dist });
+  try {
+    const answer = await copyAnswer(`${child.url}${urlPath}`);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-answer-')), 'answer.json');
+    fs.writeFileSync(out, JSON.stringify(answer));
+    return out;
+  } finally {
+    await child.stop();
+  }
+}
+
+module.exports = { startTarget, stopAll, renewable, replayedAnswer };

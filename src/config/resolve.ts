@@ -81,7 +81,7 @@ function finish(p: ParsedConfig, mode: ConfigMode, redisCa: string | undefined):
     upstream: new URL(p.upstream),
     listen: hostPort(p.listen),
     tls: { cert: p.tls.cert, key: p.tls.key },
-    metrics: { listen: metricsListen === false ? false : hostPort(metricsListen), defaultMetrics: p.metrics.defaultMetrics },
+    metrics: { listen: metricsListen === false ? false : hostPort(metricsListen), defaultMetrics: p.metrics.defaultMetrics, gcDurations: p.metrics.gcDurations },
     discovery: p.discovery as ResolvedDiscovery,
     health: { version: p.health.version ?? PACKAGE_VERSION, probe: p.health.probe, passive: p.health.passive },
     proxy: {

@@ -123,8 +123,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: z.union([z.literal(false), listenAddress], { error: 'expected "host:port", a port number or false' }).optional(),
       defaultMetrics: bool.default(DEFAULTS.metrics.defaultMetrics),
+      gcDurations: bool.default(DEFAULTS.metrics.gcDurations),
     })
-    .default({ defaultMetrics: DEFAULTS.metrics.defaultMetrics }),
+    .default({ defaultMetrics: DEFAULTS.metrics.defaultMetrics, gcDurations: DEFAULTS.metrics.gcDurations }),
   discovery: discoverySchema,
   health: z
     .strictObject({

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DOCUMENT_DEFAULTS } from '../protocol/document';
 import { HEALTH_STATUSES, type HealthStatus } from '../protocol/health';
 import { NETWORK_FAILURES, type NetworkFailure } from '../net/failure';
@@ -7,6 +7,7 @@ import type { PoolStats } from '../net/pool-stats';
 import { DEFAULTS } from '../config/defaults';
 import { PACKAGE_VERSION } from '../version';
 import { IndexedHistogram } from './indexed-histogram';
+import { registerDefaultMetrics } from './default-metrics';
 import { ROUTES, type RouteLabel } from '../protocol/routes';
 
 /**
@@ -116,8 +117,14 @@ export type ReloadResultLabel = (typeof RELOAD_RESULTS)[number];
 export interface GatewayMetricsOptions {
   /** Registry to register in. @default a new registry of the gateway's own (never the global one) */
   registry?: Registry;
-  /** Also export prom-client's `process_*` and `nodejs_*` metrics. @default true */
+  /** Also export prom-client's `process_*` and `nodejs_*` metrics, but for its GC histogram. @default true */
   defaultMetrics?: boolean;
+  /**
+   * Also export `nodejs_gc_duration_seconds`, prom-client's histogram of V8's collections.
+   * Off by default: observing every collection costs about 2 µs per proxied request.
+   * @default false
+   */
+  gcDurations?: boolean;
   /** `version` label of `cryptid_gateway_build_info`. @default the package version */
   version?: string;
   /** `protocol_version` label of `cryptid_gateway_build_info`. @default "1.0" */
@@ -189,10 +196,10 @@ export class GatewayMetrics {
     this.discovery = discoverySeries(registry);
     this.setBuildInfo(options.version ?? PACKAGE_VERSION, options.protocolVersion ?? DOCUMENT_DEFAULTS.protocol_version);
     // A registry a library user passes in may already carry the default metrics.
-    if ((options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
-      collectDefaultMetrics({ register: registry });
-      for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
-    }
+    const others = (options.defaultMetrics ?? DEFAULTS.metrics.defaultMetrics) && registry.getSingleMetric('process_cpu_user_seconds_total') === undefined;
+    const gcDurations = (options.gcDurations ?? DEFAULTS.metrics.gcDurations) && registry.getSingleMetric('nodejs_gc_duration_seconds') === undefined;
+    registerDefaultMetrics(registry, { others, gcDurations });
+    if (others) for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
   }
 
   /**

@@ -27,7 +27,8 @@ describe('resolveConfig', () => {
     const { config } = resolveConfig(minimal, 'library');
     expect(config.upstream.origin).toBe('http://127.0.0.1:8008');
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8443 });
-    expect(config.metrics).toEqual({ listen: false, defaultMetrics: true });
+    expect(config.metrics).toEqual({ listen: false, defaultMetrics: true, gcDurations: false });
+    expect(resolveConfig({ ...minimal, metrics: { gcDurations: true } }, 'library').config.metrics.gcDurations).toBe(true);
     expect(config.discovery.enabled).toBe(true);
     expect(config.health.probe).toEqual(DEFAULTS.health.probe);
     expect(config.health.passive).toEqual(DEFAULTS.health.passive);

@@ -90,6 +90,26 @@ describe('GatewayMetrics', () => {
     expect([...off.keys()].filter((n) => !n.startsWith('cryptid_gateway_'))).toEqual([]);
   });
 
+  it("observes V8's collections only with gcDurations: the GC histogram is off by default", async () => {
+    const byDefault = await scrape(new GatewayMetrics({ defaultMetrics: true }));
+    expect(byDefault.has('process_cpu_user_seconds_total')).toBe(true);
+    expect(byDefault.has('nodejs_heap_size_used_bytes')).toBe(true);
+    expect(byDefault.has('nodejs_gc_duration_seconds')).toBe(false);
+
+    const metrics = new GatewayMetrics({ defaultMetrics: false, gcDurations: true });
+    // Garbage enough for young collections; their entries reach the observer asynchronously.
+    let count = 0;
+    for (let round = 0; round < 50 && count === 0; round++) {
+      for (let i = 0; i < 20000; i++) void new Array(64).fill(i);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const family = (await scrape(metrics)).get('nodejs_gc_duration_seconds');
+      count = family ? family.samples.filter((s) => s.name === 'nodejs_gc_duration_seconds_count').reduce((sum, s) => sum + s.value, 0) : 0;
+    }
+    expect(count).toBeGreaterThan(0);
+    const families = await scrape(metrics);
+    expect([...families.keys()].filter((n) => !n.startsWith('cryptid_gateway_'))).toEqual(['nodejs_gc_duration_seconds']);
+  });
+
   it('names only counters *_total, the default metrics included (the Prometheus naming rule promtool checks)', async () => {
     const families = await scrape(new GatewayMetrics({ defaultMetrics: true }));
     const misnamed = [...families.values()].filter((f) => f.type !== 'counter' && f.name.endsWith('_total')).map((f) => f.name);
