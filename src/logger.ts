@@ -1,4 +1,4 @@
-import pino from 'pino';
+import type pino from 'pino';
 
 /** pino's levels, `silent` included. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -27,15 +27,19 @@ export interface Logger extends GatewayLogger {
 /**
  * The gateway's JSON-lines logger (what `serve` writes to stdout). Request logs carry route
  * templates only, and `authorization` / `cookie` are redacted wherever they appear
- * (privacy: a path segment or a token is a secret).
+ * (privacy: a path segment or a token is a secret). pino is loaded here, on first use: a
+ * library-mode gateway without a logger of its own never loads it (about 2 MiB of heap, and
+ * the pages of the `node` binary its compile touches).
  */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand
+  const { pino: createPino } = require('pino') as { pino: typeof pino };
   const options: pino.LoggerOptions = {
     level,
     base: { name: 'cryptid-gateway' },
     redact: { paths: ['*.authorization', '*.cookie', '*.headers.authorization', '*.headers.cookie'], censor: '[redacted]' },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return destination ? createPino(options, destination) : createPino(options);
 }
 
 function quiet(): void {}

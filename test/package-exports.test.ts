@@ -42,6 +42,22 @@ describe('the package as users load it (built dist/, by its own name)', () => {
     expect(JSON.parse(out.toString())).toEqual([false, true]);
   });
 
+  it('loads pino only for a JSON logger of its own: not for a library-mode gateway without one', () => {
+    // pino is `serve`'s logger; a library user passes theirs or none (about 2 MiB of heap unused).
+    const script = `
+      const { createGateway } = require('cryptid-gateway');
+      const loaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/pino/'));
+      const gateway = createGateway({ upstream: 'http://127.0.0.1:9', metrics: { listen: false },
+        discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: 'sha256:${'0'.repeat(64)}' } } });
+      const before = loaded();
+      const logger = require('./dist/logger.js').createLogger('info', { write: (line) => (written = line) });
+      let written = '';
+      logger.info({ event: 'probe', headers: { authorization: 'secret' } }, 'hello');
+      gateway.close().then(() => console.log(JSON.stringify([before, loaded(), JSON.parse(written).headers.authorization])));`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: root });
+    expect(JSON.parse(out.toString())).toEqual([false, true, '[redacted]']);
+  });
+
   it.each([
     ['net', false],
     ['undici', true],

@@ -1,4 +1,5 @@
-import semver from 'semver';
+// The one function used, from its own module: the package index loads all 47 of semver's.
+import coerce from 'semver/functions/coerce';
 
 /** The protocol version this client speaks (server-discovery page, "Protocol Version Compatibility"). */
 export const CLIENT_PROTOCOL_VERSION = '1.0';
@@ -11,7 +12,7 @@ const VERSION_SHAPE = /^v?(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}(-[0-9A-Za-z.-]+)?(\+
 export function majorOf(version: string): number | undefined {
   const trimmed = version.trim();
   if (!VERSION_SHAPE.test(trimmed)) return undefined;
-  return semver.coerce(trimmed)?.major;
+  return coerce(trimmed)?.major;
 }
 
 /**

@@ -1,4 +1,5 @@
-import semver from 'semver';
+// The one function used, from its own module: the package index loads all 47 of semver's.
+import coerce from 'semver/functions/coerce';
 import { z } from 'zod';
 import { nearMissOf } from './near-miss';
 
@@ -66,7 +67,7 @@ const positiveInt = z.number({ error: 'expected a positive integer' }).int('expe
 
 export const protocolVersionField = z
   .string({ error: 'expected a version string such as "1.0"' })
-  .refine((v) => semver.coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
+  .refine((v) => coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
 
 /** What a missing or non-string `server_name` is told. */
 export const SERVER_NAME_EXPECTED = 'expected the server\'s domain name, e.g. "chat.example.com"';
