@@ -55,6 +55,25 @@ describe('Tunnel', () => {
     expect({ up: gotUp.equals(up), down: gotDown.equals(down) }).toEqual({ up: true, down: true });
   });
 
+  it('holds the client back while the upstream does not read, and delivers every byte once it does', async () => {
+    const r = await rig();
+    r.upstream.pause();
+    const sent = randomBytes(16 * 1024 * 1024);
+    r.client.write(sent);
+    // The gateway's client side stops reading once the upstream side's buffer is full.
+    await withDeadline(
+      (async () => {
+        while (r.gatewayClientSide.readableFlowing !== false) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      'the client side paused',
+    );
+    expect(r.gatewayUpstreamSide.writableLength).toBeGreaterThan(0);
+    const got = readBytes(r.upstream, sent.length, 10000);
+    r.upstream.resume();
+    expect((await got).equals(sent)).toBe(true);
+    expect(r.gatewayClientSide.readableFlowing).toBe(true);
+  });
+
   it('ends the client once the upstream is gone, after delivering what the upstream sent last', async () => {
     const r = await rig();
     const last = wsFrame(2000);
