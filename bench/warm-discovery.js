@@ -6,6 +6,7 @@
 //
 //   node bench/warm-discovery.js                      (TUNNELS=5000, the image's flags)
 //   GC=1 TUNNELS=9000 FLAGS='--max-semi-space-size=2 --heap-growing-percent=20' node bench/warm-discovery.js
+//   NODE_BIN=/path/to/node24/bin/node node bench/warm-discovery.js
 
 const path = require('node:path');
 const { nodeFlags } = require('../scripts/node-flags');
@@ -20,7 +21,8 @@ const POST = { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'app
 
 async function main() {
   installCleanup();
-  const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist') };
+  // NODE_BIN: the gateway and upstream run on that Node (the harness stays on its own).
+  const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist'), node: process.env.NODE_BIN || undefined };
   const flags = process.env.FLAGS !== undefined ? process.env.FLAGS.split(/\s+/).filter(Boolean) : nodeFlags();
   const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
   const gw = await startTarget(ctx, 'gateway', 'gateway', { upstream: upstream.url, fingerprint: FINGERPRINT }, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
