@@ -3,9 +3,9 @@ import type { ResolvedConfig } from './options';
 /**
  * Keys a running gateway cannot take anew: the listeners and the certificate paths (sockets
  * are bound and watched at start), how the rate-limit store is reached (a live swap would
- * lose or split the counts every replica shares), the default metrics and the GC histogram (registered once in
- * the registry) and the log level (the logger is built at start). A key below one of these
- * (`rateLimits.redis.url`) is restart-only too.
+ * lose or split the counts every replica shares), the default metrics and the GC histogram
+ * (registered once in the registry) and the log level (the logger is built at start). A key
+ * below one of these (`rateLimits.redis.url`) is restart-only too.
  */
 export const RESTART_ONLY_KEYS = [
   'listen',
