@@ -44,6 +44,7 @@ describe('changedKeys', () => {
     expect(changedKeys(resolved(), resolved({ upstream: 'http://127.0.0.1:8009' }))).toEqual(['upstream']);
     expect(changedKeys(resolved({ listen: '127.0.0.1:1' }), resolved({ listen: '127.0.0.1:2' }))).toEqual(['listen']);
     expect(changedKeys(resolved({ metrics: { listen: '127.0.0.1:1' } }), resolved({ metrics: { listen: false } }))).toEqual(['metrics.listen']);
+    expect(changedKeys(resolved({}), resolved({ metrics: { gcDurations: true } }))).toEqual(['metrics.gcDurations']);
   });
 
   it('compares rate-limit rules item by item', () => {
@@ -60,6 +61,7 @@ describe('restartOnlyKeys', () => {
         'listen',
         'metrics.listen',
         'metrics.defaultMetrics',
+        'metrics.gcDurations',
         'tls.cert',
         'rateLimits.redis.keyPrefix',
         'rateLimits.store',
@@ -67,7 +69,7 @@ describe('restartOnlyKeys', () => {
         'proxy.timeoutMs',
         'rateLimits.rules',
       ]),
-    ).toEqual(['listen', 'metrics.listen', 'metrics.defaultMetrics', 'tls.cert', 'rateLimits.redis.keyPrefix', 'rateLimits.store', 'logLevel']);
+    ).toEqual(['listen', 'metrics.listen', 'metrics.defaultMetrics', 'metrics.gcDurations', 'tls.cert', 'rateLimits.redis.keyPrefix', 'rateLimits.store', 'logLevel']);
   });
 
   it('does not take a key that only starts with the same letters', () => {
