@@ -14,6 +14,8 @@
 //
 // `limit` is the small GET with a rate-limit rule matching every request (memory store).
 
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
@@ -71,6 +73,7 @@ async function main() {
   const ctx = { cores: { load: 1, targets: 0 }, dist: undefined };
   const children = [];
   const results = new Map(opts.variants.map((v) => [v.label, []]));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-cpuab-'));
   try {
     const upstream = await startTarget(ctx, 'upstream', 'upstream');
     children.push(upstream);
@@ -79,7 +82,7 @@ async function main() {
     if (opts.variants.some((v) => v.file === 'bare-bytes')) {
       const gw = opts.variants.find((v) => v.dist !== undefined);
       if (gw === undefined) throw new Error("@bare-bytes replays a gateway variant's answer: name one");
-      config.answerFile = await replayedAnswer(ctx, gw.file, gw.dist, config, shape.path);
+      config.answerFile = await replayedAnswer(ctx, gw.file, gw.dist, config, shape.path, tmp);
     }
     for (let round = 0; round < opts.rounds; round++) {
       const order = opts.variants.map((_, i) => opts.variants[(i + round) % opts.variants.length]);
@@ -126,6 +129,7 @@ async function main() {
   } finally {
     await stopAll(children);
     cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   const first = opts.variants[0].label;
   process.stdout.write(`\n${opts.scenario}, ${opts.rounds} rounds of ${opts.seconds} s${opts.nodeArgs.length ? ` (node ${opts.nodeArgs.join(' ')})` : ''}\n`);

@@ -87,7 +87,7 @@ async function main() {
     children.push(upstream);
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
     // The bare server replays the gateway's own answer (from DIST_DIR, or ../dist).
-    if (target === 'bare-bytes') config.answerFile = await replayedAnswer(ctx, 'gateway', dist, config, shape.path);
+    if (target === 'bare-bytes') config.answerFile = await replayedAnswer(ctx, 'gateway', dist, config, shape.path, dir);
     const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
     children.push(gw);
     const load = (s, sec) => wrk({ url: `${gw.url}${s.path}`, connections: s.connections, threads: 1, core: 1, request: s.request, seconds: sec });

@@ -50,8 +50,8 @@ describe('the package as users load it (built dist/, by its own name)', () => {
       const gateway = createGateway({ upstream: 'http://127.0.0.1:9', metrics: { listen: false },
         discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: 'sha256:${'0'.repeat(64)}' } } });
       const before = loaded();
-      const logger = require('./dist/logger.js').createLogger('info', { write: (line) => (written = line) });
       let written = '';
+      const logger = require('./dist/logger.js').createLogger('info', { write: (line) => (written = line) });
       logger.info({ event: 'probe', headers: { authorization: 'secret' } }, 'hello');
       gateway.close().then(() => console.log(JSON.stringify([before, loaded(), JSON.parse(written).headers.authorization])));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: root });

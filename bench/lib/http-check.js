@@ -2,6 +2,7 @@
 // One request from the harness itself: to check a target answers before loading it, and
 // to copy the gateway's discovery answer for the bare servers.
 
+const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 
@@ -33,4 +34,11 @@ async function copyAnswer(url) {
   return { status: res.status, headers, body: res.body.toString('base64'), bytes: res.body.length };
 }
 
-module.exports = { request, copyAnswer };
+/** `copyAnswer`, also written to `file` as JSON (what `bench/targets/bare-bytes.js` replays). */
+async function saveAnswer(url, file) {
+  const answer = await copyAnswer(url);
+  fs.writeFileSync(file, JSON.stringify(answer));
+  return answer;
+}
+
+module.exports = { request, copyAnswer, saveAnswer };

@@ -1,8 +1,6 @@
 'use strict';
 // Starting the target processes of bench/targets/ on the targets' core.
 
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { NodeChild } = require('./processes');
 
@@ -69,16 +67,15 @@ async function stopAll(children) {
 }
 
 /**
- * A file for `bare-bytes`: a gateway (`file`, from `dist`) started once with `config`, its
- * exact answer to `urlPath` copied, the gateway stopped again. Returns the file's path.
+ * A file for `bare-bytes` in `dir`: a gateway (`file`, from `dist`) started once with
+ * `config`, its exact answer to `urlPath` saved, the gateway stopped again. Returns the path.
  */
-async function replayedAnswer(ctx, file, dist, config, urlPath) {
-  const { copyAnswer } = require('./http-check');
+async function replayedAnswer(ctx, file, dist, config, urlPath, dir) {
+  const { saveAnswer } = require('./http-check');
   const child = await startTarget(ctx, 'answer', file, config, { dist });
   try {
-    const answer = await copyAnswer(`${child.url}${urlPath}`);
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-answer-')), 'answer.json');
-    fs.writeFileSync(out, JSON.stringify(answer));
+    const out = path.join(dir, 'answer.json');
+    await saveAnswer(`${child.url}${urlPath}`, out);
     return out;
   } finally {
     await child.stop();

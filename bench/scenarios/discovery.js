@@ -4,9 +4,8 @@
 // server answering the same bytes. The bare servers replay the exact answer (status,
 // headers, body) copied from the running gateway.
 
-const fs = require('node:fs');
 const path = require('node:path');
-const { copyAnswer, request } = require('../lib/http-check');
+const { saveAnswer, request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT, wrkWindow } = require('./proxied-http');
@@ -28,9 +27,8 @@ async function run(ctx) {
         const gwConfig = { upstream: upstream.url, fingerprint: FINGERPRINT, tls };
         child = await startTarget(ctx, gw.id, gw.file, gwConfig);
         children.push(child);
-        const answer = await copyAnswer(`${child.url}${PATH}`);
         const answerFile = path.join(ctx.tmp, `${bare.id}.json`);
-        fs.writeFileSync(answerFile, JSON.stringify(answer));
+        const answer = await saveAnswer(`${child.url}${PATH}`, answerFile);
         const bareConfig = { answerFile, tls: bare.tls ? tls : undefined };
         const bareChild = await startTarget(ctx, bare.id, 'bare-bytes', bareConfig);
         children.push(bareChild);

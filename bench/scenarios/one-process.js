@@ -10,7 +10,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { copyAnswer, request } = require('../lib/http-check');
+const { saveAnswer, request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
 const { NodeChild } = require('../lib/processes');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
@@ -262,9 +262,8 @@ async function run(ctx) {
 
     // Discovery last, in the process that carried everything above, beside a fresh bare server.
     ctx.progress('one process · discovery (warmed gateway vs bare node:http)');
-    const answer = await copyAnswer(`${gateway.url}/.well-known/cryptid`);
     const answerFile = path.join(ctx.tmp, 'one-process-bare.json');
-    fs.writeFileSync(answerFile, JSON.stringify(answer));
+    const answer = await saveAnswer(`${gateway.url}/.well-known/cryptid`, answerFile);
     const bareConfig = { answerFile };
     const bare = await startTarget(ctx, 'bare-http', 'bare-bytes', bareConfig);
     children.push(bare);
