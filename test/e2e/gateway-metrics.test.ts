@@ -157,3 +157,26 @@ describe('the gateway metrics', () => {
     expect((await testRequest(`${metricsBase}/readyz`)).status).toBe(200);
   });
 });
+
+describe('the GC histogram through the gateway options', () => {
+  it.each([
+    [{}, false],
+    [{ gcDurations: true }, true],
+  ])('metrics %j: nodejs_gc_duration_seconds exported: %s, beside the other default metrics', async (options, exported) => {
+    const gateway = createGateway({
+      upstream: 'http://127.0.0.1:9',
+      discovery: { document: { server_name: 'chat.example.com', certificate_fingerprint: FP } },
+      metrics: { listen: '127.0.0.1:0', ...options },
+      logLevel: 'silent',
+    });
+    try {
+      const listening = once(gateway as unknown as NodeJS.EventEmitter, 'metricsListening');
+      const [address] = (await listening) as [{ port: number }];
+      const res = await testRequest(`http://127.0.0.1:${address.port}/metrics`);
+      const families = parsePrometheusText(res.body.toString());
+      expect({ process: families.has('process_cpu_user_seconds_total'), gc: families.has('nodejs_gc_duration_seconds') }).toEqual({ process: true, gc: exported });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
