@@ -1,10 +1,13 @@
 'use strict';
-// Discovery's CPU per request in one gateway process as it lives: fresh, after small GETs and
-// 64 KiB POSTs, after TUNNELS idle WebSocket tunnels opened and closed, and (GC=1) after a
-// full GC: which load leaves discovery slower, and whether the garbage it left is why.
-// CPU µs/req is utime+stime of the gateway's process from /proc, as in the bench.
+// Discovery's CPU per request in one gateway process as it lives: fresh, then after each load
+// of LOADS in turn (two 10 MiB POSTs, small GETs, 64 KiB POSTs, 15 s idle, WebSocket echo),
+// after TUNNELS idle WebSocket tunnels opened and closed, and (GC=1) after a full GC: which
+// load leaves discovery slower, and whether the garbage it left is why. CPU µs/req is
+// utime+stime of the gateway's process from /proc, as in the bench. PROFILE=DIR writes a 3 s
+// CPU profile (in-process inspector, 100 µs sampling) of each discovery phase into DIR.
 //
-//   node bench/warm-discovery.js                      (TUNNELS=5000, the image's flags)
+//   node bench/warm-discovery.js                      (LOADS=big,get,post,echo TUNNELS=5000, the image's flags)
+//   LOADS=get TUNNELS=0 PROFILE=/tmp/prof node bench/warm-discovery.js
 //   GC=1 TUNNELS=9000 FLAGS='--max-semi-space-size=2 --heap-growing-percent=20' node bench/warm-discovery.js
 //   NODE_BIN=/path/to/node24/bin/node node bench/warm-discovery.js
 
@@ -13,6 +16,7 @@ const { nodeFlags } = require('../scripts/node-flags');
 const { startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { cpuSeconds, installCleanup, NodeChild } = require('./lib/processes');
+const { bigPost, BIG } = require('./scenarios/one-process');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
 const TUNNELS = Number(process.env.TUNNELS || 5000);
@@ -25,13 +29,25 @@ async function main() {
   const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist'), node: process.env.NODE_BIN || undefined };
   const flags = process.env.FLAGS !== undefined ? process.env.FLAGS.split(/\s+/).filter(Boolean) : nodeFlags();
   const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
-  const gw = await startTarget(ctx, 'gateway', 'gateway', { upstream: upstream.url, fingerprint: FINGERPRINT }, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
+  const gw = await startTarget(
+    ctx,
+    'gateway',
+    'gateway',
+    { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } },
+    { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE },
+  );
   const url = (p) => `${gw.url}${p}`;
   try {
     /** 2 s of warm-up, then three 4 s runs of discovery at 50 connections. */
     const discovery = async (label) => {
       await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 2, core: 1 });
       const runs = [];
+      if (process.env.PROFILE) {
+        const file = path.join(process.env.PROFILE, `${label.replace(/\W+/g, '-')}.cpuprofile`);
+        const done = gw.request({ type: 'profile', seconds: 3, file }, 'profile-done', 20000);
+        await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 4, core: 1 });
+        await done;
+      }
       for (let i = 0; i < 3; i++) {
         const before = cpuSeconds(gw.pid);
         const r = await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 4, core: 1 });
@@ -40,11 +56,34 @@ async function main() {
       const m = await gw.request({ type: 'memory' }, 'memory', 5000);
       console.log(`${label.padEnd(30)} ${runs.join(' | ')}  heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     };
+    /** 5 s of WebSocket echo over 50 tunnels, as the bench's one-process run has. */
+    const echo = async (wsUrl) => {
+      const client = new NodeChild('ws-echo client', path.join(__dirname, 'clients', 'ws-echo.js'), {
+        args: [JSON.stringify({ url: `${wsUrl}`, connections: 50, warmupSeconds: 1, seconds: 5, messageBytes: 128 })],
+        core: 1,
+      });
+      client.ready.catch(() => undefined);
+      try {
+        await client.message('result', 30000);
+      } finally {
+        await client.stop(2000);
+      }
+    };
     console.log(`gateway: node ${flags.join(' ')}`);
     await discovery('fresh');
-    await wrk({ url: url('/v1/ping'), connections: 50, seconds: 5, core: 1 });
-    await wrk({ url: url('/v1/messages'), connections: 20, seconds: 5, core: 1, request: POST });
-    await discovery('after small GETs and POSTs');
+    const loads = {
+      big: ['two 10 MiB POSTs', async () => (await bigPost(url('/v1/slow'), BIG), await bigPost(url('/v1/slow'), BIG))],
+      get: ['small GETs', () => wrk({ url: url('/v1/ping'), connections: 50, seconds: 5, core: 1 })],
+      post: ['64 KiB POSTs', () => wrk({ url: url('/v1/messages'), connections: 20, seconds: 5, core: 1, request: POST })],
+      idle: ['15 s idle', () => new Promise((resolve) => setTimeout(resolve, 15000))],
+      echo: ['WebSocket echo', () => echo(url('/v1/stream').replace(/^http/, 'ws'))],
+    };
+    for (const name of (process.env.LOADS ?? 'big,get,post,echo').split(',').filter(Boolean)) {
+      const [label, load] = loads[name];
+      await load();
+      await discovery(`after ${label}`);
+    }
+    if (!TUNNELS) return;
     const client = new NodeChild('ws-idle client', path.join(__dirname, 'clients', 'ws-idle.js'), { core: 1, nofile: NOFILE });
     await client.ready;
     const opened = await client.request({ type: 'open', url: url('/v1/stream').replace(/^http/, 'ws'), count: TUNNELS, concurrency: 64 }, 'opened', 300000);

@@ -313,4 +313,4 @@ async function run(ctx) {
   }
 }
 
-module.exports = { oneProcess: { id: 'one-process', title: 'one process: memory over every scenario', run } };
+module.exports = { oneProcess: { id: 'one-process', title: 'one process: memory over every scenario', run }, bigPost, BIG };

@@ -60,9 +60,26 @@ function serve(ready, stop = async () => undefined) {
       // moment (already forwarded, garbage) would be read as held: up to 2 MiB seen.
       if (msg.collect) collect();
       send({ type: 'memory', ...memory() });
+    } else if (msg.type === 'profile') {
+      void profile(msg.seconds, msg.file).then(() => send({ type: 'profile-done' }));
     }
   });
   send({ type: 'ready', ...ready });
+}
+
+/** A CPU profile of this process for `seconds`, written to `file` as a .cpuprofile (the in-process inspector). */
+async function profile(seconds, file) {
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const { profile: result } = await post('Profiler.stop');
+  require('node:fs').writeFileSync(file, JSON.stringify(result));
+  session.disconnect();
 }
 
 /** A full collection, twice (the second frees what the first's finalizers let go); needs --expose-gc. */
