@@ -45,6 +45,8 @@ export class ConnectionPool {
   private busy = 0;
   private closed = false;
   private readonly address: UpstreamAddress;
+  /** Closes idle connections as their reuse time runs out; armed only while some are idle. */
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
     upstream: URL,
@@ -105,6 +107,7 @@ export class ConnectionPool {
         return;
       }
       this.idle.push(socket);
+      if (this.sweeper === null) this.armSweeper(idleMs);
       return;
     }
     this.serveWaiting();
@@ -121,7 +124,40 @@ export class ConnectionPool {
   /** Closes the idle connections now, and every other one as it is released. */
   close(): void {
     this.closed = true;
+    this.disarmSweeper();
     for (const socket of this.idle.splice(0)) socket.destroy();
+  }
+
+  private armSweeper(ms: number): void {
+    // Unref'd: idle connections alone never keep the process alive.
+    this.sweeper = setTimeout(sweep, Math.max(ms, 1), this);
+    this.sweeper.unref();
+  }
+
+  private disarmSweeper(): void {
+    if (this.sweeper === null) return;
+    clearTimeout(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /**
+   * Closes the idle connections whose reuse time is over, and waits for the next to run out.
+   * Without it they would stay open (and be counted free) until the next acquire, as long
+   * as the upstream keeps them: minutes, with a long `Keep-Alive: timeout`.
+   */
+  sweepExpired(): void {
+    this.sweeper = null;
+    const now = performance.now();
+    let next = Infinity;
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const socket = this.idle[i]!;
+      if (now < socket.reusableUntil && !socket.destroyed) next = Math.min(next, socket.reusableUntil);
+      else {
+        this.idle.splice(i, 1);
+        socket.destroy();
+      }
+    }
+    if (next !== Infinity && !this.closed) this.armSweeper(Math.ceil(next - now));
   }
 
   private serveWaiting(): void {
@@ -156,6 +192,10 @@ export class ConnectionPool {
     });
     return socket;
   }
+}
+
+function sweep(pool: ConnectionPool): void {
+  pool.sweepExpired();
 }
 
 function onData(this: PooledSocket, chunk: Buffer): void {

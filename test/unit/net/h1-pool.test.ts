@@ -1,0 +1,94 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { ConnectionPool, type PooledSocket } from '../../../src/net/h1-pool';
+import { waitFor } from '../../helpers/deadline';
+import { closeServer, listenLocal } from '../../helpers/listen';
+
+/** An upstream that keeps connections for a minute, and tells which of them are still open. */
+async function upstream(): Promise<{ server: Server; url: URL; open: Set<Socket> }> {
+  const open = new Set<Socket>();
+  const server = createServer((_req, res) => res.end('ok'));
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  const port = await listenLocal(server);
+  return { server, url: new URL(`http://127.0.0.1:${port}`), open };
+}
+
+/** Waits (within the test deadline) for a socket to close. */
+function closed(socket: Socket, what: string): Promise<void> {
+  return waitFor(what, (done) => {
+    if (socket.destroyed) return done();
+    socket.once('close', () => done());
+  });
+}
+
+/** One GET over a pooled connection, answered in full; resolves with the socket it used. */
+function exchange(pool: ConnectionPool): Promise<PooledSocket> {
+  return new Promise((resolve, reject) => {
+    pool.acquire((socket) => {
+      let text = '';
+      socket.user = {
+        onData(chunk) {
+          text += chunk.toString('latin1');
+          if (text.endsWith('\r\n\r\nok')) resolve(socket);
+        },
+        onClosed: (err) => reject(err ?? new Error('closed before the answer')),
+      };
+      socket.write('GET / HTTP/1.1\r\nhost: upstream\r\n\r\n');
+    });
+  });
+}
+
+describe('ConnectionPool: idle connections past their reuse time', () => {
+  let up: Awaited<ReturnType<typeof upstream>>;
+  let pool: ConnectionPool;
+
+  beforeEach(async () => {
+    up = await upstream();
+    pool = new ConnectionPool(up.url, 4);
+  });
+
+  afterEach(async () => {
+    pool.close();
+    await closeServer(up.server);
+  });
+
+  it('closes an idle connection once its reuse time is over, not at the next request', async () => {
+    const socket = await exchange(pool);
+    pool.release(socket, true, 100);
+    expect(pool.free).toBe(1);
+    expect(up.open.size).toBe(1);
+    const [upstreamSide] = up.open;
+    await closed(upstreamSide!, 'the upstream saw the expired connection close');
+    expect(pool.free).toBe(0);
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('keeps a connection within its reuse time, and closes each as its own time runs out', async () => {
+    const [a, b] = await Promise.all([exchange(pool), exchange(pool)]);
+    pool.release(a!, true, 100);
+    pool.release(b!, true, 1_500);
+    expect(pool.free).toBe(2);
+    await closed(a!, 'the shorter-lived connection closed');
+    expect(pool.free).toBe(1);
+    expect(b!.destroyed).toBe(false);
+    // Still reusable: handed out again, not a new connection.
+    const again = await exchange(pool);
+    expect(again).toBe(b);
+    pool.release(again, true, 100);
+    await closed(again, 'the reused connection closed once its time ran out');
+    expect(pool.free).toBe(0);
+    expect(up.open.size).toBe(0);
+  });
+
+  it('arms no timer once closed: the idle connections go at once', async () => {
+    const socket = await exchange(pool);
+    pool.release(socket, true, 60_000);
+    pool.close();
+    expect(pool.free).toBe(0);
+    await closed(socket, 'the idle connection closed with the pool');
+  });
+});
