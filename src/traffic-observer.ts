@@ -13,6 +13,7 @@ const REJECT_LABELS: Readonly<Record<Rejection, RejectLabel>> = {
   badRequest: 'bad_request',
   methodNotAllowed: 'method_not_allowed',
   notImplemented: 'not_implemented',
+  headerNotForwardable: 'header_not_forwardable',
 };
 
 /** Upstream answers that mean "the upstream is in trouble" (passive signals). */

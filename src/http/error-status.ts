@@ -52,6 +52,11 @@ export const FAILURES = {
   internal: { status: 500, error: 'INTERNAL_ERROR', message: 'The gateway could not produce this answer', retryAfter: 5 },
   /** A middleware of the host app read the request body before the gateway, and its bytes are not at hand: not forwarded short. */
   bodyAlreadyRead: { status: 500, error: 'BODY_ALREADY_READ', message: 'The request body was read before it reached the gateway and cannot be forwarded' },
+  /**
+   * A request header a middleware of the host app set (or rewrote) to something HTTP cannot
+   * carry, a line break in a value say: not sent, and not the upstream's failure.
+   */
+  headerNotForwardable: { status: 500, error: 'INTERNAL_ERROR', message: 'A request header set before the gateway cannot be forwarded' },
   /** A WebSocket upgrade on a path outside `proxy.paths`: not tunnelled. */
   upgradeNotForwarded: { status: 400, error: 'UNSUPPORTED_UPGRADE', message: 'WebSocket upgrades are not accepted on this path' },
 } as const satisfies Record<string, Failure>;

@@ -41,6 +41,7 @@ export type RejectLabel =
   | 'bad_request'
   | 'method_not_allowed'
   | 'not_implemented'
+  | 'header_not_forwardable'
   | 'rate_limited'
   | 'rate_limit_store_unavailable';
 /** Every `reason` label value of the rejected-requests counter. */
@@ -53,6 +54,7 @@ export const REJECT_REASONS: readonly RejectLabel[] = [
   'bad_request',
   'method_not_allowed',
   'not_implemented',
+  'header_not_forwardable',
   'rate_limited',
   'rate_limit_store_unavailable',
 ];

@@ -43,6 +43,16 @@ export function failureKindOf(failure: NetworkFailure): FailureKind {
   return FAILURE_KINDS[failure];
 }
 
+/**
+ * The engine refused to send the request as it stands (a header value with a line break,
+ * a name that is not a token: what a middleware of the host app may set). Nothing reached
+ * the upstream. The net engine's code, and undici's for a request it will not build.
+ */
+export function requestNotForwardable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_INVALID_CHAR' || code === 'UND_ERR_INVALID_ARG';
+}
+
 /** The error reported when the upstream's response body breaks off before its end. */
 export function responseCutShort(): Error {
   return Object.assign(new Error('the upstream response ended before its body was complete'), { code: 'ECONNRESET' });

@@ -11,7 +11,7 @@ import { clientInfo, pathOf } from './client-info';
 import { releaseClient, watchClient, type ClientBound } from './client-gone';
 import type { ErrorSide, HttpCall, HttpUpstream, UpstreamRequest, UpstreamResponse } from './http-upstream';
 import type { NetworkFailure } from '../net/failure';
-import { BodyTooLargeError, classifyUpstreamError, failureKindOf, UpstreamTimeoutError } from './failure';
+import { BodyTooLargeError, classifyUpstreamError, failureKindOf, requestNotForwardable, UpstreamTimeoutError } from './failure';
 import { federationRefused } from './federation-guard';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers';
 import { BodyAlreadyReadNotice, bodyAlreadyRead, frameHeldBody, heldBody, heldBodyStream, mediaTypeOf, type HeldBody } from './parsed-body';
@@ -264,6 +264,14 @@ class Exchange implements HttpCall, BodyCounterEvents, ClientBound {
       this.endedByGateway = true;
       res.destroy();
       return;
+    }
+    if (requestNotForwardable(err)) {
+      // The host app's doing, not the upstream's: no failure counted against it.
+      this.options.logger.warn(
+        { event: 'header_not_forwardable', requestId: this.requestId, method: this.method, route: routeOf(this.method, this.path), code: (err as { code?: unknown }).code },
+        'a request header set before the gateway cannot be sent upstream',
+      );
+      return this.reject('headerNotForwardable', 'headerNotForwardable');
     }
     const failure = classifyUpstreamError(err);
     this.failure = failure;

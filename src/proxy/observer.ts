@@ -13,7 +13,9 @@ export type Rejection =
   /** CONNECT or TRACE. */
   | 'methodNotAllowed'
   /** A transfer coding other than `chunked`. */
-  | 'notImplemented';
+  | 'notImplemented'
+  /** A header a middleware set to something HTTP cannot carry: the upstream was not contacted. */
+  | 'headerNotForwardable';
 
 /** The outcome of one proxied HTTP request, reported once, when its response is over. */
 export interface RequestOutcome {

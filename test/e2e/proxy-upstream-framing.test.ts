@@ -139,6 +139,13 @@ function expectUpstreamUnavailable(res: { status: number; json: unknown }): void
   expect(res.json).toEqual({ error: row.error, message: row.message, retry_after: row.retryAfter });
 }
 
+/** The gateway's 500 for a request header a middleware made unsendable. */
+function expectHeaderNotForwardable(res: { status: number; json: unknown }): void {
+  const row = FAILURES.headerNotForwardable;
+  expect(res.status).toBe(row.status);
+  expect(res.json).toEqual({ error: row.error, message: row.message });
+}
+
 /** A request from node's own client whose body goes out in `parts` (more than one: chunked). */
 function send(url: string, options: { method?: string; headers?: OutgoingHttpHeaders; parts?: Buffer[] } = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
@@ -589,16 +596,16 @@ describe('request bytes a host app’s middleware changed, mounted in front of t
   ];
 
   describe.each(['net', 'undici'] as const)('(%s engine)', (engine) => {
-    it.each(INJECTIONS)('%s: the upstream never sees the injected header; the client gets the gateway’s 502', async (_name, middleware) => {
+    it.each(INJECTIONS)('%s: the upstream never sees the injected header; the client gets the gateway’s 500', async (_name, middleware) => {
       const observer = new RecordingObserver();
       const base = await mounted(engine, middleware, observer);
       const res = await testRequest(`${base}/v1/injected`);
       expect(upstream.saw('x-injected')).toBe(false);
       expect(reached).toEqual([]);
-      // What the gateway answers today: its "upstream unavailable" 502, counted as an upstream failure of kind `other`.
-      expectUpstreamUnavailable(res);
+      // The host app's doing: a 500 of the gateway's own, a rejection, no failure counted against the upstream.
+      expectHeaderNotForwardable(res);
       await observer.until((o) => o.outcomes.length === 1);
-      expect(observer.outcomes[0]).toMatchObject({ status: 502, failure: 'other', upstreamLatencyMs: null });
+      expect(observer.outcomes[0]).toMatchObject({ status: 500, failure: null, rejected: 'headerNotForwardable', upstreamLatencyMs: null });
       // The gateway goes on forwarding the requests it can.
       const clean = await mounted(engine, () => undefined, new RecordingObserver());
       expect((await testRequest(`${clean}/v1/clean`)).body.toString()).toBe('reached');
@@ -607,7 +614,7 @@ describe('request bytes a host app’s middleware changed, mounted in front of t
     it('the same through an Express middleware', async () => {
       const base = await expressMounted(engine, INJECTIONS[0]![1]);
       const res = await testRequest(`${base}/v1/injected`);
-      expectUpstreamUnavailable(res);
+      expectHeaderNotForwardable(res);
       expect(upstream.saw('x-injected')).toBe(false);
       expect(reached).toEqual([]);
     });

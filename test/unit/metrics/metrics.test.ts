@@ -282,6 +282,7 @@ describe('GatewayMetrics', () => {
       bad_request: 0,
       method_not_allowed: 0,
       not_implemented: 0,
+      header_not_forwardable: 0,
       rate_limited: 0,
       rate_limit_store_unavailable: 0,
     });
@@ -291,6 +292,7 @@ describe('GatewayMetrics', () => {
       'body_too_large',
       'fail_fast',
       'federation_disabled',
+      'header_not_forwardable',
       'method_not_allowed',
       'not_implemented',
       'rate_limit_store_unavailable',
