@@ -5,6 +5,8 @@
 // load leaves discovery slower, and whether the garbage it left is why. CPU µs/req is
 // utime+stime of the gateway's process from /proc, as in the bench. PROFILE=DIR writes a 3 s
 // CPU profile (in-process inspector, 100 µs sampling) of each discovery phase into DIR.
+// TARGET=lean-floor runs the same on the lean floor answering the gateway's discovery bytes
+// (LOADS without echo, TUNNELS=0): how much of the slowdown any node:http proxy would see.
 //
 //   node bench/warm-discovery.js                      (LOADS=big,get,post,echo TUNNELS=5000, the image's flags)
 //   LOADS=get TUNNELS=0 PROFILE=/tmp/prof node bench/warm-discovery.js
@@ -13,7 +15,9 @@
 
 const path = require('node:path');
 const { nodeFlags } = require('../scripts/node-flags');
-const { startTarget, stopAll } = require('./lib/targets');
+const fs = require('node:fs');
+const os = require('node:os');
+const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { cpuSeconds, installCleanup, NodeChild } = require('./lib/processes');
 const { bigPost, BIG } = require('./scenarios/one-process');
@@ -29,13 +33,13 @@ async function main() {
   const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist'), node: process.env.NODE_BIN || undefined };
   const flags = process.env.FLAGS !== undefined ? process.env.FLAGS.split(/\s+/).filter(Boolean) : nodeFlags();
   const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
-  const gw = await startTarget(
-    ctx,
-    'gateway',
-    'gateway',
-    { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } },
-    { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE },
-  );
+  const config = { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } };
+  // TARGET=lean-floor: the lean floor answering the gateway's discovery bytes between the
+  // requests it relays (no WebSocket: LOADS without echo, TUNNELS=0).
+  const target = process.env.TARGET || 'gateway';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-warm-'));
+  if (target !== 'gateway') config.answerFile = await replayedAnswer(ctx, 'gateway', undefined, config, '/.well-known/cryptid', tmp);
+  const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
   const url = (p) => `${gw.url}${p}`;
   try {
     /** 2 s of warm-up, then three 4 s runs of discovery at 50 connections. */
@@ -69,7 +73,7 @@ async function main() {
         await client.stop(2000);
       }
     };
-    console.log(`gateway: node ${flags.join(' ')}`);
+    console.log(`${target}: node ${flags.join(' ')}`);
     await discovery('fresh');
     const loads = {
       big: ['two 10 MiB POSTs', async () => (await bigPost(url('/v1/slow'), BIG), await bigPost(url('/v1/slow'), BIG))],
@@ -99,6 +103,7 @@ async function main() {
     }
   } finally {
     await stopAll([gw, upstream]);
+    fs.rmSync(tmp, { recursive: true, force: true });
     cleanup();
   }
 }

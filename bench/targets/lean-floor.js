@@ -4,8 +4,12 @@
 // the request head written by hand and the response head parsed in JS. Content-Length
 // responses only, no checks, no metrics, no timers: the least a Node proxy with a node:http
 // front can do per request. What undici costs above this is the engine; what this costs above
-// the byte pipe is node:http's own parse and write of the client's side.
+// the byte pipe is node:http's own parse and write of the client's side. With `answerFile`
+// (as bare-bytes.js reads it), /.well-known/cryptid is answered from it, as the gateway
+// answers discovery between the requests it relays: warm-discovery.js measures this floor
+// warmed by the same loads.
 
+const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const { config, listen, serve, fail } = require('./common');
@@ -14,7 +18,9 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trai
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 async function main() {
-  const { upstream } = config();
+  const { upstream, answerFile } = config();
+  const answer = answerFile === undefined ? undefined : JSON.parse(fs.readFileSync(answerFile, 'utf8'));
+  const answerBody = answer === undefined ? undefined : Buffer.from(answer.body, 'base64');
   const target = new URL(upstream);
   const port = Number(target.port);
   const host = target.hostname;
@@ -99,7 +105,15 @@ async function main() {
     process.nextTick(() => socket.uncork());
   }
 
-  const server = http.createServer(relay);
+  const server = http.createServer(
+    answer === undefined
+      ? relay
+      : (req, res) => {
+          if (req.url !== '/.well-known/cryptid') return relay(req, res);
+          res.writeHead(answer.status, answer.headers);
+          res.end(answerBody);
+        },
+  );
   const listening = await listen(server);
   serve({ port: listening, url: `http://127.0.0.1:${listening}` }, async () => {
     server.closeAllConnections();
