@@ -140,6 +140,8 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
   readonly proxy: ReverseProxy;
   /** The rate limiter, unless `rateLimits.enabled` is false; follow a new document with `applyDocument`. */
   rateLimiter: RateLimiter | undefined;
+  /** What the rate limiter reports reaches the metrics through it, while limits are on. */
+  private rateLimitMetrics: RateLimitMetrics | undefined;
   private rateLimitGate: RateLimitGate | undefined;
   private readonly tunnel = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.proxy.upgrade(req, socket, head);
   private shutdownStarted = false;
@@ -314,12 +316,14 @@ export class GatewayCore extends EventEmitter<GatewayEvents> {
     if (!settings.enabled) {
       const old = this.rateLimiter;
       this.rateLimiter = this.rateLimitGate = undefined;
+      this.rateLimitMetrics?.retire();
+      this.rateLimitMetrics = undefined;
       void old?.close().catch(() => undefined);
       return;
     }
     if (this.rateLimiter) this.rateLimiter.reconfigure(settings);
     else {
-      const observer = new RateLimitMetrics(this.metrics, settings.store);
+      const observer = (this.rateLimitMetrics = new RateLimitMetrics(this.metrics, settings.store));
       // Behind a trusted load balancer the limit is per client, not per balancer (read at request time: it may be reloaded).
       this.rateLimiter = new RateLimiter(settings, { logger: this.logger, observer, addressOf: (req) => this.proxy.trustedProxies.clientAddress(req) });
       this.rateLimitGate = new RateLimitGate(this.rateLimiter, this.logger, observer);

@@ -7,10 +7,19 @@ import type { RateLimitObserver } from './rate-limit/observer';
  * every other answer (by route template, never the raw path) and as rejected requests.
  */
 export class RateLimitMetrics implements RateLimitObserver {
+  /** Cleared by `retire`: a closing store's last state changes no longer reach the metrics. */
+  private current = true;
+
   constructor(
     private readonly metrics: GatewayMetrics,
     private readonly store: 'memory' | 'redis',
   ) {}
+
+  /** Rate limits were turned off (a reload): the store's series goes, and stays gone. */
+  retire(): void {
+    this.current = false;
+    this.metrics.clearRateLimitStoreUp();
+  }
 
   rulesChanged(names: readonly string[]): void {
     this.metrics.setRateLimitRules(names);
@@ -25,7 +34,7 @@ export class RateLimitMetrics implements RateLimitObserver {
   }
 
   storeState(up: boolean): void {
-    this.metrics.setRateLimitStoreUp(this.store, up);
+    if (this.current) this.metrics.setRateLimitStoreUp(this.store, up);
   }
 
   answered(method: string | undefined, path: string, status: number, seconds: number): void {

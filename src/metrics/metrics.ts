@@ -268,6 +268,11 @@ export class GatewayMetrics {
     this.limits.storeUp.labels(store).set(up ? 1 : 0);
   }
 
+  /** Rate limits were turned off: no store, so no `rate_limit_store_up` series (as when they were never on). */
+  clearRateLimitStoreUp(): void {
+    this.limits.storeUp.reset();
+  }
+
   /** Counts one fetch of the upstream's discovery document; a valid one also sets the time of the last success. */
   discoveryRefresh(result: DiscoveryRefreshLabel, unixSeconds: number): void {
     this.discovery.refreshes.get(result)?.inc();

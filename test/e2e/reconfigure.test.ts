@@ -96,11 +96,14 @@ describe('gateway.reconfigure()', () => {
     const unlimited = await get(`${gw.url}/v1/limited`);
     expect(unlimited.status).toBe(200);
     expect(unlimited.headers['ratelimit-policy']).toBeUndefined();
+    // No store while limits are off: its series goes, as when they were never on.
+    expect(await gw.gateway.registry.metrics()).not.toMatch(/^cryptid_gateway_rate_limit_store_up/m);
 
     gw.gateway.reconfigure(options);
     expect((await get(`${gw.url}/.well-known/cryptid`)).status).toBe(200);
     expect((await get(`${gw.url}/v1/limited`)).status).toBe(200);
     expect((await get(`${gw.url}/v1/limited`)).status).toBe(429);
+    expect(await gw.gateway.registry.metrics()).toMatch(/^cryptid_gateway_rate_limit_store_up\{store="memory"\} 1$/m);
   });
 
   it('is all or nothing: a valid document change beside an invalid proxy value changes nothing', () => {
