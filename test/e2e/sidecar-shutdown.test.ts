@@ -2,10 +2,11 @@ import { once } from 'node:events';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import WebSocket from 'ws';
-import { startServer, type RunningServer } from '../../src';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src';
 import { makeCert, type TestCert } from '../helpers/certs';
 import { testRequest } from '../helpers/http-request';
 import { untilStatus } from '../helpers/healthy-upstream';
+import { withDeadline } from '../helpers/deadline';
 import { captureLog } from '../helpers/log-capture';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text';
 import { SwitchableUpstream } from '../helpers/switchable-upstream';
@@ -136,5 +137,26 @@ describe('graceful shutdown of the sidecar', () => {
     await upstream.held_(1);
     await running.shutdown();
     expect(await inFlight).toBe('cut');
+  });
+
+  it('stops by the shutdown settings of the last reload, not those it started with', async () => {
+    await running.close();
+    const options: StartServerOptions = {
+      upstream: upstream.url,
+      listen: '127.0.0.1:0',
+      tls: { cert: cert.certPath, key: cert.keyPath },
+      metrics: { listen: false },
+      discovery: { document: { server_name: 'chat.example.com' } },
+      // Started with a drain delay far beyond the test's deadline: only the reloaded value lets it stop in time.
+      shutdown: { drainDelayMs: 60_000, timeoutMs: 60_000 },
+      logger: captureLog().logger,
+    };
+    running = await startServer(options);
+    const outcome = running.reload({ ...options, shutdown: { drainDelayMs: 0, timeoutMs: 1000 } });
+    expect(outcome).toMatchObject({ result: 'applied', changed: ['shutdown.drainDelayMs', 'shutdown.timeoutMs'] });
+    await withDeadline(running.shutdown(), 'the graceful stop with the reloaded drainDelayMs: 0');
+    const refused = connect({ host: '127.0.0.1', port: running.port, servername: 'localhost', ca: cert.cert });
+    const [err] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNREFUSED');
   });
 });
