@@ -5,7 +5,8 @@
 // /proc/<pid>/clear_refs), process.memoryUsage() and V8's heap spaces at the highest
 // sample, RSS per idle tunnel, and what one large streamed body costs. The discovery rows
 // at the end compare this warmed process with a fresh bare node:http server answering the
-// same bytes (interleaved, rounds).
+// same bytes (interleaved, rounds); then the lean floor, warmed by the same HTTP loads, is
+// compared the same way: the part of the warmed gap any node:http proxy has.
 
 const fs = require('node:fs');
 const http = require('node:http');
