@@ -15,7 +15,10 @@ import { makeCert, type TestCert } from '../helpers/certs';
 import { pollUntil, waitFor, withDeadline } from '../helpers/deadline';
 import { gatewayOptions, RecordingObserver, startGateway, type TestGateway } from '../helpers/gateway';
 import { testRequest, type TestResponse } from '../helpers/http-request';
+import { untilStatus } from '../helpers/healthy-upstream';
 import { closeServer, listenLocal } from '../helpers/listen';
+import { captureLog } from '../helpers/log-capture';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text';
 import { rawExchange } from '../helpers/raw-http';
 import { answerProbe, PROBE_PATH, readBody, startRawUpstream, type RawUpstream } from '../helpers/upstream';
 
@@ -574,8 +577,11 @@ describe('request bytes a host app’s middleware changed, mounted in front of t
   }
 
   /** The gateway behind an Express app whose middleware runs `middleware`. */
-  async function expressMounted(engine: 'net' | 'undici', middleware: (req: IncomingMessage) => void): Promise<string> {
-    const gateway = createGateway(gatewayOptions(upstream.url, { proxy: { engine } }));
+  async function expressMounted(
+    engine: 'net' | 'undici',
+    middleware: (req: IncomingMessage) => void,
+    gateway = createGateway(gatewayOptions(upstream.url, { proxy: { engine } })),
+  ): Promise<string> {
     gateways.push(gateway);
     const app = express();
     app.use((req, _res, next) => {
@@ -616,6 +622,24 @@ describe('request bytes a host app’s middleware changed, mounted in front of t
       const res = await testRequest(`${base}/v1/injected`);
       expectHeaderNotForwardable(res);
       expect(upstream.saw('x-injected')).toBe(false);
+      expect(reached).toEqual([]);
+    });
+
+    it('what an operator sees of it: a warn log line each time, rejections counted, nothing against the upstream, whose health stays healthy', async () => {
+      const log = captureLog();
+      // More than the passive health signal's minimum (20 requests, 10 % errors): counted as upstream failures, they would mark it degraded.
+      const requests = 25;
+      const gateway = createGateway(gatewayOptions(upstream.url, { proxy: { engine }, logger: log.logger, metrics: { listen: false, defaultMetrics: false } }));
+      const base = await expressMounted(engine, INJECTIONS[0]![1], gateway);
+      await untilStatus(gateway, 'healthy');
+      for (let i = 0; i < requests; i++) expect((await testRequest(`${base}/v1/messages`, { method: 'POST', body: 'hi' })).status).toBe(500);
+      const logged = log.lines.filter((l) => l.event === 'header_not_forwardable');
+      expect(logged).toHaveLength(requests);
+      expect(logged[0]).toMatchObject({ level: 40, method: 'POST', route: '/v1/messages', requestId: expect.any(String) });
+      const families = parsePrometheusText(await gateway.registry.metrics());
+      expect(sampleValue(families, 'cryptid_gateway_rejected_requests_total', { reason: 'header_not_forwardable' })).toBe(requests);
+      expect(families.get('cryptid_gateway_upstream_errors_total')?.samples.reduce((sum, s) => sum + s.value, 0)).toBe(0);
+      expect(gateway.health.status).toBe('healthy');
       expect(reached).toEqual([]);
     });
 
