@@ -222,8 +222,12 @@ describe('idle tunnels', () => {
     server.timeout = 200;
     server.on('upgrade', gateway.upgrade);
     const port = await listenLocal(server);
+    // Outside the try, so that a failed wait still ends the tunnel: server.close() counts
+    // upgraded sockets too, and would otherwise hold the cleanup until jest's own timeout,
+    // which then hides the failure that caused it.
+    let client: WebSocket | undefined;
     try {
-      const client = await openWs(`ws://127.0.0.1:${port}/v1/stream`, { headers: AUTH });
+      client = await openWs(`ws://127.0.0.1:${port}/v1/stream`, { headers: AUTH });
       let closedEarly = false;
       client.once('close', () => (closedEarly = true));
       // Instead of a blind wait: three plain connections opened after the tunnel, which the
@@ -246,8 +250,8 @@ describe('idle tunnels', () => {
       const echoed = nextMessage(client);
       client.send('still here');
       expect((await echoed).data.toString()).toBe('still here');
-      client.terminate();
     } finally {
+      client?.terminate();
       await closeServer(server);
       await gateway.close();
       await upstream.close();
