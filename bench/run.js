@@ -37,7 +37,7 @@ const USAGE = `usage: node bench/run.js [options]
   --reuse            keep each target's process for every round (default: fresh processes each round)
   --out FILE         results file (default bench/results/<YYYY-MM-DD>.md; quick runs write none)
   --dist DIR         compiled gateway to load (default dist/; also BENCH_DIST)
-  --label TEXT       what the gateway under test is called in the tables (default "undici", its HTTP engine)
+  --label TEXT       what the gateway under test is called in the tables (default "net", its HTTP engine)
   --compare-dist DIR a second compiled gateway, measured interleaved with the first in the proxied HTTP scenarios
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:

@@ -1,7 +1,7 @@
 'use strict';
 // One gateway process carries every scenario in turn — first traffic, a 10 MiB POST to a
 // slow reader, small GET, 64 KiB POST, WebSocket echo, idle tunnels, then discovery — and its memory is
-// read throughout: RSS after start, the peak (VmHWM, reset per phase through
+// read throughout: RSS after start and idle 15 s after it, the peak (VmHWM, reset per phase through
 // /proc/<pid>/clear_refs), process.memoryUsage() and V8's heap spaces at the highest
 // sample, RSS per idle tunnel, and what one large streamed body costs. The discovery rows
 // at the end compare this warmed process with a fresh bare node:http server answering the
@@ -64,12 +64,17 @@ async function settled(child) {
   return { ...m, vmRss: child.rssBytes() };
 }
 
+/** How long after its start a process that has had no traffic is read again: "idle". */
+const IDLE_MS = 15_000;
+
 /**
  * The floors under the gateway's "after start": a bare node:http server, the undici floor
  * (a node:http server relaying through one undici Pool) and the lean floor (relaying over raw
- * sockets, as the gateway's own engine does), each a fresh process on the same Node with the
- * gateway's flags, read after 20 requests and a pause, as the gateway is read after its first
- * probe.
+ * sockets, as the gateway's own engine does), each a process of its own on the same Node with
+ * the gateway's flags, started together, read after 20 requests and a pause (as the gateway is
+ * read after its first probe), and again IDLE_MS after their start, with nothing sent in
+ * between: V8 sizes the young generation for the allocation of start-up, and shrinks it again
+ * (its memory reducer) only once the process has been quiet for some seconds.
  */
 async function floors(ctx, upstream) {
   const answerFile = path.join(ctx.tmp, 'one-process-floor.json');
@@ -79,23 +84,29 @@ async function floors(ctx, upstream) {
     { name: 'undici floor', label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
     { name: 'lean floor', label: 'lean floor (node:http relaying over raw sockets, hand-parsed)', file: 'lean-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
   ];
-  const out = [];
-  for (const kind of kinds) {
-    const child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { gatewayFlags: true });
-    try {
-      for (let i = 0; i < 20; i++) {
-        const res = await request(`${child.url}${kind.path}`);
-        if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.body.toString().slice(0, 100)}`);
+  const read = await Promise.all(
+    kinds.map(async (kind) => {
+      const startedAt = Date.now();
+      let child;
+      try {
+        child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { gatewayFlags: true });
+        for (let i = 0; i < 20; i++) {
+          const res = await request(`${child.url}${kind.path}`);
+          if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.body.toString().slice(0, 100)}`);
+        }
+        await sleep(500);
+        const vmRss = child.rssBytes();
+        await sleep(startedAt + IDLE_MS - Date.now());
+        return { name: kind.name, label: kind.label, vmRss, idleRss: child.rssBytes() };
+      } catch (err) {
+        ctx.warn(`one process · floor ${kind.file}: ${err.message.split('\n')[0]}`);
+        return undefined;
+      } finally {
+        await child?.stop();
       }
-      await sleep(500);
-      out.push({ name: kind.name, label: kind.label, vmRss: child.rssBytes() });
-    } catch (err) {
-      ctx.warn(`one process · floor ${kind.file}: ${err.message.split('\n')[0]}`);
-    } finally {
-      await child.stop();
-    }
-  }
-  return out;
+    }),
+  );
+  return read.filter(Boolean);
 }
 
 /** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
@@ -170,10 +181,13 @@ async function run(ctx) {
     const gateway = await startTarget(ctx, 'gateway', 'gateway', config, { nodeArgs: ['--expose-gc'], nofile });
     children.push(gateway);
     // Ready means the first probe has answered; nothing else has happened yet.
+    const readyAt = Date.now();
     const idle = { ...(await gateway.request({ type: 'memory' }, 'memory', 10000)), vmRss: gateway.rssBytes(), vmHwm: gateway.peakRssBytes() };
     const canReset = resetPeak(gateway.pid);
-    ctx.progress('one process · floors under "after start"');
+    ctx.progress('one process · floors under "after start", and all of them idle');
     const floorsAfterStart = await floors(ctx, upstream);
+    await sleep(readyAt + IDLE_MS - Date.now());
+    idle.idleRss = gateway.rssBytes();
     const phases = [];
     const phase = async (name, fn) => {
       ctx.progress(`one process · ${name}`);
@@ -320,7 +334,7 @@ async function run(ctx) {
       targets: [
         renewable(
           ctx,
-          { id: 'bare-http', label: 'bare node:http, same bytes (fresh process)', child: bare, url: bare.url, ref: 'bare-http' },
+          { id: 'bare-http', label: 'bare node:http, same bytes (fresh process)', child: floorBare, url: floorBare.url, ref: 'bare-http' },
           children,
           'bare-http',
           'bare-bytes',
