@@ -99,8 +99,12 @@ function oneProcessSection(o) {
   const phaseRows = [
     ['after start (first probe answered, no traffic)', bytes(o.idle.vmRss), bytes(o.idle.vmHwm), '', '', '', ''],
     ...(o.floors ?? []).map((f) => [`… floor: ${f.label}, after start and 20 requests (a process of its own, same flags)`, bytes(f.vmRss), '', '', '', '', '']),
-    ...(Number.isFinite(o.idle.idleRss) ? [[`idle, ${fixed(o.idle.idleAfterS, 0)} s after start (nothing but the health probe since)`, bytes(o.idle.idleRss), '', '', '', '', '']] : []),
-    ...(o.floors ?? []).filter((f) => Number.isFinite(f.idleRss)).map((f) => [`… floor: ${f.name}, idle ${fixed(f.idleAfterS, 0)} s after its start`, bytes(f.idleRss), '', '', '', '', '']),
+    ...(Number.isFinite(o.idle.idleRss)
+      ? [[`idle, ${fixed(o.idle.idleAfterS, 0)} s after start (nothing but the health probe since)`, bytes(o.idle.idleRss), '', '', '', '', '']]
+      : []),
+    ...(o.floors ?? [])
+      .filter((f) => Number.isFinite(f.idleRss))
+      .map((f) => [`… floor: ${f.name}, idle ${fixed(f.idleAfterS, 0)} s after its start`, bytes(f.idleRss), '', '', '', '', '']),
     ...o.phases.map((p) => [
       p.name,
       bytes(p.after),
