@@ -4,9 +4,12 @@
 // after TUNNELS idle WebSocket tunnels opened and closed, and (GC=1) after a full GC: which
 // load leaves discovery slower, and whether the garbage it left is why. CPU µs/req is
 // utime+stime of the gateway's process from /proc, as in the bench. PROFILE=DIR writes a 3 s
-// CPU profile (in-process inspector, 100 µs sampling) of each discovery phase into DIR.
-// TARGET=lean-floor runs the same on the lean floor answering the gateway's discovery bytes
-// (LOADS without echo, TUNNELS=0): how much of the slowdown any node:http proxy would see.
+// CPU profile (in-process inspector, 100 µs sampling) of each discovery phase into DIR;
+// PERF=DIR a 3 s `perf record -g` of each (native frames too: builtins, runtime calls, the
+// collector, which the inspector folds into their JavaScript caller; add --perf-basic-prof
+// to FLAGS for the JavaScript frames' names). TARGET=lean-floor runs the same on the lean
+// floor answering the gateway's discovery bytes (it relays WebSocket tunnels too): how much
+// of the slowdown any node:http proxy would see.
 //
 //   node bench/warm-discovery.js                      (LOADS=big,get,post,echo TUNNELS=5000, the image's flags)
 //   LOADS=get TUNNELS=0 PROFILE=/tmp/prof node bench/warm-discovery.js
@@ -14,6 +17,7 @@
 //   NODE_BIN=/path/to/node24/bin/node node bench/warm-discovery.js
 
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { nodeFlags } = require('../scripts/node-flags');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -35,7 +39,7 @@ async function main() {
   const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
   const config = { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } };
   // TARGET=lean-floor: the lean floor answering the gateway's discovery bytes between the
-  // requests it relays (no WebSocket: LOADS without echo, TUNNELS=0).
+  // requests and tunnels it relays.
   const target = process.env.TARGET || 'gateway';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-warm-'));
   if (target !== 'gateway') config.answerFile = await replayedAnswer(ctx, 'gateway', undefined, config, '/.well-known/cryptid', tmp);
@@ -46,6 +50,17 @@ async function main() {
     const discovery = async (label) => {
       await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 2, core: 1 });
       const runs = [];
+      if (process.env.PERF) {
+        const file = path.join(process.env.PERF, `${label.replace(/\W+/g, '-')}.perf.data`);
+        const perf = spawn('perf', ['record', '-g', '-F', '2000', '-p', String(gw.pid), '-o', file, '--', 'sleep', '3'], { stdio: 'ignore' });
+        const done = new Promise((resolve) => {
+          perf.once('error', resolve);
+          perf.once('exit', () => resolve(null));
+        });
+        await wrk({ url: url('/.well-known/cryptid'), connections: 50, seconds: 4, core: 1 });
+        const failed = await done;
+        if (failed) throw new Error(`perf: ${failed.message} (Debian: apt-get install linux-perf)`);
+      }
       if (process.env.PROFILE) {
         const file = path.join(process.env.PROFILE, `${label.replace(/\W+/g, '-')}.cpuprofile`);
         const done = gw.request({ type: 'profile', seconds: 3, file }, 'profile-done', 20000);

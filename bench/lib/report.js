@@ -288,7 +288,7 @@ function checks(results) {
   if (warmed)
     add(
       'discovery ≥ 0.95 × bare node:http, in a gateway process that carried the other scenarios',
-      `${fixed(warmed.ratio)}× (${fixed(warmed.cpuUs, 1)} µs/req)${warmedFloor ? `; floor: the lean floor after the same HTTP loads, ${fixed(warmedFloor.ratio)}× (${fixed(warmedFloor.cpuUs, 1)} µs/req)` : ''}`,
+      `${fixed(warmed.ratio)}× (${fixed(warmed.cpuUs, 1)} µs/req)${warmedFloor ? `; floor: the lean floor after the same traffic, ${fixed(warmedFloor.ratio)}× (${fixed(warmedFloor.cpuUs, 1)} µs/req)` : ''}`,
       warmed.ratio >= 0.95,
     );
   const dh = find('discovery', 'gateway');

@@ -5,8 +5,9 @@
 // /proc/<pid>/clear_refs), process.memoryUsage() and V8's heap spaces at the highest
 // sample, RSS per idle tunnel, and what one large streamed body costs. The discovery rows
 // at the end compare this warmed process with a fresh bare node:http server answering the
-// same bytes (interleaved, rounds); then the lean floor, warmed by the same HTTP loads, is
-// compared the same way: the part of the warmed gap any node:http proxy has.
+// same bytes (interleaved, rounds); then the lean floor, warmed by the same traffic (its
+// WebSocket tunnels too), is compared the same way: the part of the warmed gap any node:http
+// proxy has.
 
 const fs = require('node:fs');
 const http = require('node:http');
@@ -154,7 +155,29 @@ async function echoRun(ctx, gateway) {
 }
 
 /** The HTTP loads of the phases above, on another target: two 10 MiB POSTs, small GETs, 64 KiB POSTs. */
-async function warmLoads(ctx, target) {
+/**
+ * Opens `count` idle WebSocket tunnels through `target` (64 at a time), holds them for
+ * `--hold` seconds and closes them; `between(opened)` runs while they are held.
+ */
+async function idleTunnels(ctx, target, count, nofile, children, between = async () => undefined) {
+  const client = new NodeChild('ws-idle client', IDLE, { core: ctx.cores.load, nofile });
+  children.push(client);
+  await client.ready;
+  const url = `${target.url.replace(/^http/, 'ws')}/v1/stream`;
+  const opened = await client.request({ type: 'open', url, count, concurrency: 64 }, 'opened', 300000);
+  await sleep(ctx.opts.holdSeconds * 1000);
+  const held = await between(opened.opened);
+  await client.request({ type: 'close' }, 'closed', 120000);
+  await client.stop();
+  return { opened: opened.opened, held };
+}
+
+/**
+ * The gateway's phases, without their readings, for the lean floor: the two 10 MiB POSTs,
+ * small GETs, 64 KiB POSTs, WebSocket echo and the idle tunnels, so that the floor under
+ * the warmed discovery row has carried the same traffic.
+ */
+async function warmLoads(ctx, target, count, nofile, children) {
   for (let i = 0; i < 2; i++) {
     const answer = await bigPost(`${target.url}/v1/slow`, BIG);
     if (answer.status !== 200) throw new Error(`${target.name}: 10 MiB POST answered ${answer.status}`);
@@ -169,6 +192,8 @@ async function warmLoads(ctx, target) {
     seconds,
     request: { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } },
   });
+  await echoRun(ctx, target);
+  await idleTunnels(ctx, target, count, nofile, children);
 }
 
 async function run(ctx) {
@@ -272,17 +297,8 @@ async function run(ctx) {
 
     let tunnels;
     await phase(`idle tunnels, ${count.toLocaleString('en-US')}`, async () => {
-      const client = new NodeChild('ws-idle client', IDLE, { core: ctx.cores.load, nofile });
-      children.push(client);
-      await client.ready;
-      const url = `${gateway.url.replace(/^http/, 'ws')}/v1/stream`;
       const before = await settled(gateway);
-      const opened = await client.request({ type: 'open', url, count, concurrency: 64 }, 'opened', 300000);
-      await sleep(ctx.opts.holdSeconds * 1000);
-      const held = await settled(gateway);
-      await client.request({ type: 'close' }, 'closed', 120000);
-      await client.stop();
-      const n = opened.opened;
+      const { opened: n, held } = await idleTunnels(ctx, gateway, count, nofile, children, () => settled(gateway));
       tunnels = {
         requested: ctx.opts.tunnels,
         opened: n,
@@ -323,12 +339,12 @@ async function run(ctx) {
     // The floor for "warmed", once the gateway's own figures are read (a process that waits
     // beside one under load is slower afterwards: measured between the gateway's phases, it
     // changed them): the lean floor answering the same bytes from a buffer after the same
-    // HTTP loads (it relays no WebSocket), against a fresh bare server again. What it loses
-    // is node:http's, not the gateway's.
-    ctx.progress('one process · the lean floor, carrying the same HTTP loads');
-    const lean = await startTarget(ctx, 'lean-floor-warmed', 'lean-floor', { upstream: upstream.url, answerFile });
+    // traffic (HTTP loads, WebSocket echo, idle tunnels), against a fresh bare server again.
+    // What it loses is node:http's, not the gateway's.
+    ctx.progress('one process · the lean floor, carrying the same traffic');
+    const lean = await startTarget(ctx, 'lean-floor-warmed', 'lean-floor', { upstream: upstream.url, answerFile }, { nofile });
     children.push(lean);
-    await warmLoads(ctx, lean);
+    await warmLoads(ctx, lean, count, nofile, children);
     const floorBare = await startTarget(ctx, 'bare-http', 'bare-bytes', bareConfig);
     children.push(floorBare);
     const floorDiscovery = await interleave(ctx, {
@@ -344,7 +360,7 @@ async function run(ctx) {
         ),
         {
           id: 'lean-floor-warmed',
-          label: 'floor: lean floor answering the same bytes after the same HTTP loads (against a fresh bare server of its own rounds)',
+          label: 'floor: lean floor answering the same bytes after the same traffic (against a fresh bare server of its own rounds)',
           child: lean,
           url: lean.url,
           ref: 'bare-http',

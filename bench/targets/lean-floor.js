@@ -7,7 +7,9 @@
 // the byte pipe is node:http's own parse and write of the client's side. With `answerFile`
 // (as bare-bytes.js reads it), /.well-known/cryptid is answered from it, as the gateway
 // answers discovery between the requests it relays: warm-discovery.js measures this floor
-// warmed by the same loads.
+// warmed by the same loads. WebSocket upgrades are relayed too, as the gateway's own engine
+// relays them: the head written by hand, then the two sockets piped to each other; so that
+// the warmed floor can carry the gateway's WebSocket traffic as well.
 
 const fs = require('node:fs');
 const http = require('node:http');
@@ -114,10 +116,31 @@ async function main() {
           res.end(answerBody);
         },
   );
+  const tunnels = new Set();
+  server.on('upgrade', (req, client, head) => {
+    let out = `${req.method} ${req.url} HTTP/1.1\r\nhost: ${target.host}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'host') out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    const up = net.connect({ host, port, noDelay: true });
+    tunnels.add(client).add(up);
+    const end = () => {
+      client.destroy();
+      up.destroy();
+      tunnels.delete(client);
+      tunnels.delete(up);
+    };
+    client.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+    up.write(`${out}\r\n`);
+    if (head.length > 0) up.write(head);
+    up.pipe(client);
+    client.pipe(up);
+  });
   const listening = await listen(server);
   serve({ port: listening, url: `http://127.0.0.1:${listening}` }, async () => {
     server.closeAllConnections();
     for (const s of idle) s.destroy();
+    for (const s of tunnels) s.destroy();
   });
 }
 
