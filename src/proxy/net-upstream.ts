@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { ConnectionPool, DEFAULT_IDLE_MS, IDLE_MARGIN_MS, MAX_IDLE_MS, type ConnectionUser, type PooledSocket } from '../net/h1-pool';
+import { ConnectionPool, DEFAULT_IDLE_MS, IDLE_MARGIN_MS, MAX_IDLE_MS, type ConnectionUser, type PooledConnection } from '../net/h1-pool';
 import { headerLines, invalidHeader, requestLineValid } from '../net/h1-request';
 import { ResponseParser, type ResponseHead, type ResponseSink } from '../net/h1-response';
 import { flusherOf } from './flush';
@@ -39,7 +40,7 @@ export function createNetUpstream(upstream: URL, maxConnections: number): HttpUp
 
 /** One request on one pooled connection: the upstream request the caller may destroy. */
 class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
-  private socket: PooledSocket | null = null;
+  private connection: PooledConnection | null = null;
   private cancelWait: (() => void) | null = null;
   private readonly parser: ResponseParser;
   /** The caller has been told how the exchange ended, or the response was relayed in full. */
@@ -81,13 +82,14 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     const fields = requestLineValid(this.req.method ?? 'GET', this.call.target) ? headerLines(this.call.headers) : null;
     if (fields === null) return this.fail(invalidHeader());
     this.fields = fields;
-    this.cancelWait = this.pool.acquire((socket) => this.send(socket));
+    this.cancelWait = this.pool.acquire((connection) => this.send(connection));
   }
 
-  private send(socket: PooledSocket): void {
+  private send(connection: PooledConnection): void {
     this.cancelWait = null;
-    this.socket = socket;
-    socket.user = this;
+    this.connection = connection;
+    connection.user = this;
+    const socket = connection.socket;
     const { call, req } = this;
     const method = req.method ?? 'GET';
     const headers = call.headers;
@@ -153,7 +155,7 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   }
 
   onClosed(err: Error | null): void {
-    this.socket = null;
+    this.connection = null;
     if (this.done) return;
     if (err === null) {
       try {
@@ -201,15 +203,15 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
     }
     const more = res.write(chunk);
     if (this.flush !== null) this.flush();
-    if (more || this.socket === null || this.draining) return;
+    if (more || this.connection === null || this.draining) return;
     // The client reads slower than the upstream sends: stop reading the upstream until 'drain'.
     // The rest of the read being parsed still comes here; one listener waits for all of it.
-    const socket = this.socket;
+    const connection = this.connection;
     this.draining = true;
-    socket.pause();
+    connection.socket.pause();
     res.once('drain', () => {
       this.draining = false;
-      if (!this.done && this.socket === socket) socket.resume();
+      if (!this.done && this.connection === connection) connection.socket.resume();
     });
   }
 
@@ -227,7 +229,7 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   /** After a complete response: the connection goes back to the pool, or is closed. */
   private finishExchange(clean: boolean): void {
     this.complete = false;
-    if (this.socket === null) return;
+    if (this.connection === null) return;
     if (this.sent) this.releaseSocket(clean && this.parser.keepAlive);
     // Answered before the whole body was sent: the rest cannot be taken back, so the connection ends.
     else this.releaseSocket(false);
@@ -269,22 +271,22 @@ class NetExchange implements UpstreamRequest, ConnectionUser, ResponseSink {
   }
 
   private releaseSocket(reuse: boolean): void {
-    const socket = this.socket;
-    if (socket === null) return;
-    this.socket = null;
+    const connection = this.connection;
+    if (connection === null) return;
+    this.connection = null;
     this.detachPipe();
     const hint = this.parser.keepAliveTimeout;
     const idleMs = hint === null ? DEFAULT_IDLE_MS : Math.min(hint * 1000 - IDLE_MARGIN_MS, MAX_IDLE_MS);
-    if (socket.isPaused()) socket.resume();
-    this.pool.release(socket, reuse, idleMs);
+    if (connection.socket.isPaused()) connection.socket.resume();
+    this.pool.release(connection, reuse, idleMs);
   }
 
   private dropSocket(): void {
-    const socket = this.socket;
+    const connection = this.connection;
     this.detachPipe();
-    if (socket === null) return;
-    this.socket = null;
-    this.pool.discard(socket);
+    if (connection === null) return;
+    this.connection = null;
+    this.pool.discard(connection);
   }
 
   private detachPipe(): void {
@@ -315,7 +317,7 @@ class BodyPipe {
 
   constructor(
     private readonly exchange: NetExchange,
-    private readonly socket: PooledSocket,
+    private readonly socket: Socket,
     private readonly body: Readable,
     private readonly req: IncomingMessage,
     private readonly chunked: boolean,
@@ -377,7 +379,7 @@ class BodyPipe {
   }
 }
 
-function uncork(socket: PooledSocket): void {
+function uncork(socket: Socket): void {
   socket.uncork();
 }
 

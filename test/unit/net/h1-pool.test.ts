@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { ConnectionPool, type PooledSocket } from '../../../src/net/h1-pool';
+import { ConnectionPool, type PooledConnection } from '../../../src/net/h1-pool';
+import { connectUpstream, upstreamAddress } from '../../../src/net/upstream-connect';
 import { waitFor } from '../../helpers/deadline';
 import { closeServer, listenLocal } from '../../helpers/listen';
 
@@ -25,19 +26,19 @@ function closed(socket: Socket, what: string): Promise<void> {
   });
 }
 
-/** One GET over a pooled connection, answered in full; resolves with the socket it used. */
-function exchange(pool: ConnectionPool): Promise<PooledSocket> {
+/** One GET over a pooled connection, answered in full; resolves with the connection it used. */
+function exchange(pool: ConnectionPool): Promise<PooledConnection> {
   return new Promise((resolve, reject) => {
-    pool.acquire((socket) => {
+    pool.acquire((connection) => {
       let text = '';
-      socket.user = {
+      connection.user = {
         onData(chunk) {
           text += chunk.toString('latin1');
-          if (text.endsWith('\r\n\r\nok')) resolve(socket);
+          if (text.endsWith('\r\n\r\nok')) resolve(connection);
         },
         onClosed: (err) => reject(err ?? new Error('closed before the answer')),
       };
-      socket.write('GET / HTTP/1.1\r\nhost: upstream\r\n\r\n');
+      connection.socket.write('GET / HTTP/1.1\r\nhost: upstream\r\n\r\n');
     });
   });
 }
@@ -57,14 +58,14 @@ describe('ConnectionPool: idle connections past their reuse time', () => {
   });
 
   it('closes an idle connection once its reuse time is over, not at the next request', async () => {
-    const socket = await exchange(pool);
-    pool.release(socket, true, 100);
+    const connection = await exchange(pool);
+    pool.release(connection, true, 100);
     expect(pool.free).toBe(1);
     expect(up.open.size).toBe(1);
     const [upstreamSide] = up.open;
     await closed(upstreamSide!, 'the upstream saw the expired connection close');
     expect(pool.free).toBe(0);
-    expect(socket.destroyed).toBe(true);
+    expect(connection.socket.destroyed).toBe(true);
   });
 
   it('keeps a connection within its reuse time, and closes each as its own time runs out', async () => {
@@ -72,23 +73,52 @@ describe('ConnectionPool: idle connections past their reuse time', () => {
     pool.release(a!, true, 100);
     pool.release(b!, true, 1_500);
     expect(pool.free).toBe(2);
-    await closed(a!, 'the shorter-lived connection closed');
+    await closed(a!.socket, 'the shorter-lived connection closed');
     expect(pool.free).toBe(1);
-    expect(b!.destroyed).toBe(false);
+    expect(b!.socket.destroyed).toBe(false);
     // Still reusable: handed out again, not a new connection.
     const again = await exchange(pool);
     expect(again).toBe(b);
     pool.release(again, true, 100);
-    await closed(again, 'the reused connection closed once its time ran out');
+    await closed(again.socket, 'the reused connection closed once its time ran out');
     expect(pool.free).toBe(0);
     expect(up.open.size).toBe(0);
   });
 
   it('arms no timer once closed: the idle connections go at once', async () => {
-    const socket = await exchange(pool);
-    pool.release(socket, true, 60_000);
+    const connection = await exchange(pool);
+    pool.release(connection, true, 60_000);
     pool.close();
     expect(pool.free).toBe(0);
-    await closed(socket, 'the idle connection closed with the pool');
+    await closed(connection.socket, 'the idle connection closed with the pool');
+  });
+});
+
+describe('ConnectionPool: the state it keeps', () => {
+  it('keeps it beside the socket: a pooled socket has no property a plain upstream socket lacks', async () => {
+    const up = await upstream();
+    const pool = new ConnectionPool(up.url, 1);
+    // The health probe's kind of socket: connectUpstream's alone, after the same exchange.
+    const plain = connectUpstream(upstreamAddress(up.url));
+    try {
+      const pooled = await exchange(pool);
+      await new Promise<void>((resolve, reject) => {
+        let text = '';
+        plain.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.endsWith('\r\n\r\nok')) resolve();
+        });
+        plain.once('error', reject);
+        plain.write('GET / HTTP/1.1\r\nhost: upstream\r\n\r\n');
+      });
+      // Properties of the pool's own on its sockets would give them a shape apart from every
+      // other socket's, and Node's stream code would be compiled again when a probe's came by.
+      const keys = (socket: Socket): string[] => Reflect.ownKeys(socket).map(String).sort();
+      expect(keys(pooled.socket).filter((key) => !keys(plain).includes(key))).toEqual([]);
+    } finally {
+      plain.destroy();
+      pool.close();
+      await closeServer(up.server);
+    }
   });
 });
