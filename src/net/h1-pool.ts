@@ -190,7 +190,6 @@ export class ConnectionPool {
   private connect(): PooledConnection {
     const socket = connectUpstream(this.address);
     const connection = new PooledConnection(socket);
-    socket.setKeepAlive(true, 60_000);
     this.open++;
     socket.on('data', connection.onData);
     socket.on('error', connection.onError);

@@ -4,6 +4,8 @@ import { sniOf } from './upstream-sni';
 
 /** How long connecting may take (undici's default connect timeout). */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/** TCP keep-alive probes after this long idle: a pooled connection the network dropped is found. */
+const TCP_KEEPALIVE_MS = 60_000;
 
 /** Where and how to connect to the upstream, worked out once from its URL. */
 export interface UpstreamAddress {
@@ -28,13 +30,17 @@ export function upstreamAddress(upstream: URL): UpstreamAddress {
 /**
  * A new connection to the upstream: TCP, or TLS with SNI and the certificate checked
  * against the upstream's own name (Node's trust store, `NODE_EXTRA_CA_CERTS` included).
- * Nagle off (a request head goes out at once); a host that never accepts is given up
- * after `CONNECT_TIMEOUT_MS` with `ETIMEDOUT` (`unreachable`, not a slow answer).
+ * Nagle off (a request head goes out at once), TCP keep-alive on; a host that never accepts
+ * is given up after `CONNECT_TIMEOUT_MS` with `ETIMEDOUT` (`unreachable`, not a slow answer).
+ * Every upstream socket is set up here and nowhere else, the health probe's as the pool's:
+ * Node 24 adds properties to a socket the first time `setKeepAlive` is called on it, and
+ * sockets of two shapes make Node's stream code, which serves them all, compile again.
  */
 export function connectUpstream(address: UpstreamAddress): Socket {
   const { host, port, servername } = address;
   const socket = address.tls ? tlsConnect({ host, port, servername, ALPNProtocols: ['http/1.1'] }) : netConnect({ host, port });
   socket.setNoDelay(true);
+  socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
   socket.setTimeout(CONNECT_TIMEOUT_MS, onConnectTimeout);
   socket.once(address.tls ? 'secureConnect' : 'connect', onConnected);
   return socket;
