@@ -15,7 +15,7 @@ export interface ConnectionUser {
  * which every socket in the process runs through, is compiled for the shapes it has met.
  * With the state on the pool's sockets, the first health probe under load (its socket is
  * `connectUpstream`'s alone, `get-once.ts`) threw 31 of those functions back to the
- * interpreter at once (`--trace-deopt`), 12 without it.
+ * interpreter at once on Node 20 (`--trace-deopt`), 12 without it (docs/operations.md).
  */
 export class PooledConnection {
   user: ConnectionUser | null = null;
