@@ -19,8 +19,7 @@ export interface ConnectionUser {
  */
 export class PooledConnection {
   user: ConnectionUser | null = null;
-  /** When it went idle (performance.now()), and until when it may be reused. */
-  idleSince = 0;
+  /** Until when (performance.now()) it may be reused, once idle. */
   reusableUntil = 0;
   /** The first error the socket reported: the reason it closed. */
   failure: Error | null = null;
@@ -117,8 +116,7 @@ export class ConnectionPool {
     this.busy--;
     if (!reuse || this.closed || connection.socket.destroyed || idleMs <= 0) connection.socket.destroy();
     else {
-      connection.idleSince = performance.now();
-      connection.reusableUntil = connection.idleSince + idleMs;
+      connection.reusableUntil = performance.now() + idleMs;
       const next = this.waiting.shift();
       if (next !== undefined) {
         this.busy++;

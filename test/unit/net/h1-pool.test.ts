@@ -100,15 +100,16 @@ describe('ConnectionPool: the state it keeps', () => {
     const pool = new ConnectionPool(up.url, 1);
     // The health probe's kind of socket: connectUpstream's alone, after the same exchange.
     const plain = connectUpstream(upstreamAddress(up.url));
+    let pooled: PooledConnection | undefined;
     try {
-      const pooled = await exchange(pool);
-      await new Promise<void>((resolve, reject) => {
+      pooled = await exchange(pool);
+      await waitFor('the plain socket’s answer', (done, fail) => {
         let text = '';
         plain.on('data', (chunk: Buffer) => {
           text += chunk.toString('latin1');
-          if (text.endsWith('\r\n\r\nok')) resolve();
+          if (text.endsWith('\r\n\r\nok')) done();
         });
-        plain.once('error', reject);
+        plain.once('error', fail);
         plain.write('GET / HTTP/1.1\r\nhost: upstream\r\n\r\n');
       });
       // Properties of the pool's own on its sockets (or ones Node adds when the pool alone
@@ -118,6 +119,8 @@ describe('ConnectionPool: the state it keeps', () => {
       expect(Reflect.ownKeys(pooled.socket).map(String)).toEqual(Reflect.ownKeys(plain).map(String));
     } finally {
       plain.destroy();
+      // Still in use: pool.close() closes only idle connections.
+      if (pooled !== undefined) pool.discard(pooled);
       pool.close();
       await closeServer(up.server);
     }
