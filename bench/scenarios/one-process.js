@@ -154,7 +154,6 @@ async function echoRun(ctx, gateway) {
   }
 }
 
-/** The HTTP loads of the phases above, on another target: two 10 MiB POSTs, small GETs, 64 KiB POSTs. */
 /**
  * Opens `count` idle WebSocket tunnels through `target` (64 at a time), holds them for
  * `--hold` seconds and closes them; `between(opened)` runs while they are held.

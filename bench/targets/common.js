@@ -115,7 +115,25 @@ function fail(err) {
   process.exit(1);
 }
 
-module.exports = { config, dist, listen, serve, fail };
+/**
+ * Pipes two sockets to each other byte for byte, as a floor's tunnel: either one ending or
+ * failing destroys both. Both are kept in `open` while they live, for the target's stop.
+ */
+function pipeSockets(a, b, open) {
+  open.add(a).add(b);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+    open.delete(a);
+    open.delete(b);
+  };
+  a.on('error', end).on('close', end);
+  b.on('error', end).on('close', end);
+  a.pipe(b);
+  b.pipe(a);
+}
+
+module.exports = { config, dist, listen, serve, fail, pipeSockets };
 
 /** Resolves once the gateway has seen its upstream healthy (discovery answers 503 before that). */
 function untilHealthy(gateway) {

@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
-const { config, listen, serve, fail } = require('./common');
+const { config, listen, serve, fail, pipeSockets } = require('./common');
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -122,19 +122,9 @@ async function main() {
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'host') out += `${raw[i]}: ${raw[i + 1]}\r\n`;
     const up = net.connect({ host, port, noDelay: true });
-    tunnels.add(client).add(up);
-    const end = () => {
-      client.destroy();
-      up.destroy();
-      tunnels.delete(client);
-      tunnels.delete(up);
-    };
-    client.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
     up.write(`${out}\r\n`);
     if (head.length > 0) up.write(head);
-    up.pipe(client);
-    client.pipe(up);
+    pipeSockets(client, up, tunnels);
   });
   const listening = await listen(server);
   serve({ port: listening, url: `http://127.0.0.1:${listening}` }, async () => {

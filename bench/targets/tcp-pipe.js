@@ -6,25 +6,14 @@
 // HTTP costs less than this.
 
 const net = require('node:net');
-const { config, listen, serve, fail } = require('./common');
+const { config, listen, serve, fail, pipeSockets } = require('./common');
 
 async function main() {
   const { upstream } = config();
   const { hostname, port: upstreamPort } = new URL(upstream);
   const sockets = new Set();
   const server = net.createServer({ noDelay: true }, (client) => {
-    const up = net.connect({ host: hostname, port: Number(upstreamPort), noDelay: true });
-    sockets.add(client).add(up);
-    const end = () => {
-      client.destroy();
-      up.destroy();
-      sockets.delete(client);
-      sockets.delete(up);
-    };
-    client.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
-    client.pipe(up);
-    up.pipe(client);
+    pipeSockets(client, net.connect({ host: hostname, port: Number(upstreamPort), noDelay: true }), sockets);
   });
   const port = await listen(server);
   serve({ port, url: `http://127.0.0.1:${port}` }, async () => {
