@@ -13,10 +13,15 @@
 // version from ../package.json): `npx tsc -p tsconfig.build.json --outDir .ab-base`.
 //
 // `limit` is the small GET with a rate-limit rule matching every request (memory store).
+//
+// PERF=DIR: a `perf record -g` of each variant's process over the first seconds of each
+// measured run (DIR/LABEL-rROUND.perf.data; add `--node-arg --perf-basic-prof` for the
+// JavaScript frames' names), to see where two variants' CPU differs.
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { installCleanup } = require('./lib/processes');
@@ -103,7 +108,9 @@ async function main() {
           if (v.file === 'gateway-gc') await child.request({ type: 'gc-stats' }, 'gc-stats');
           const before = child.cpuSeconds();
           const up0 = upstream.cpuSeconds();
+          const recording = process.env.PERF ? perfRecord(child.pid, path.join(process.env.PERF, `${v.label}-r${round}.perf.data`), opts.seconds - 1) : null;
           const r = await wrk({ ...base, seconds: opts.seconds });
+          if (recording !== null) await recording;
           const cpu = child.cpuSeconds() - before;
           const upCpu = upstream.cpuSeconds() - up0;
           const gc = opts.gc && v.file === 'gateway-gc' ? await child.request({ type: 'gc-stats' }, 'gc-stats') : undefined;
@@ -143,6 +150,15 @@ async function main() {
         '\n',
     );
   }
+}
+
+/** Records the process for `seconds` (ending within the measured run); rejects when perf is missing. */
+function perfRecord(pid, file, seconds) {
+  const perf = spawn('perf', ['record', '-g', '-F', '2000', '-p', String(pid), '-o', file, '--', 'sleep', String(Math.max(1, seconds))], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    perf.once('error', (err) => reject(new Error(`perf: ${err.message} (Debian: apt-get install linux-perf)`)));
+    perf.once('exit', resolve);
+  });
 }
 
 main().catch((err) => {
