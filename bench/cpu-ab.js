@@ -52,7 +52,9 @@ function parse(argv) {
       // `LABEL=DIR,--flag,--flag`: node flags for this variant alone; `+warm`: before its warm-up
       // the process carries the small-GET and 64 KiB POST loads (as in a full bench run).
       const [value, ...rest] = spec.split(',');
-      const flags = rest.filter((f) => !f.startsWith('+'));
+      const flags = rest.filter((f) => !f.startsWith('+') && !f.startsWith('env:'));
+      // `env:NAME=VALUE`: an environment variable for this variant's process alone (e.g. glibc's malloc tunables).
+      const env = Object.fromEntries(rest.filter((f) => f.startsWith('env:')).map((f) => [f.slice(4, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
       const warm = rest.includes('+warm');
       // `+gc`: a full collection after those loads (telling heap state from JIT state apart).
       if (rest.includes('+gc')) flags.push('--expose-gc');
@@ -60,8 +62,8 @@ function parse(argv) {
       // `+limit`: this variant alone gets the rate-limit rule of the `limit` scenario.
       const limit = rest.includes('+limit');
       // `@name` is another target of bench/targets/ (e.g. `@undici-floor`), measured the same way.
-      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, warm, gc, limit });
-      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, warm, gc, limit });
+      if (value.startsWith('@')) opts.variants.push({ label, file: value.slice(1), flags, env, warm, gc, limit });
+      else opts.variants.push({ label, file: 'gateway', dist: path.resolve(value), flags, env, warm, gc, limit });
     } else throw new Error(`unknown argument ${a}`);
   }
   // --gc: gateways run as gateway-gc.js, which counts V8's collections over the measured run.
@@ -95,6 +97,7 @@ async function main() {
         const child = await startTarget(ctx, v.label, v.file, v.limit ? { ...config, rateLimits: SCENARIOS.limit.rateLimits } : config, {
           dist: v.dist,
           nodeArgs: [...opts.nodeArgs, ...v.flags],
+          env: v.env,
         });
         try {
           const base = { url: `${child.url}${shape.path}`, connections: shape.connections, threads: 1, core: ctx.cores.load, request: shape.request };
@@ -107,11 +110,13 @@ async function main() {
           if (opts.warmup > 0) await wrk({ ...base, seconds: opts.warmup });
           if (v.file === 'gateway-gc') await child.request({ type: 'gc-stats' }, 'gc-stats');
           const before = child.cpuSeconds();
+          const faults0 = child.minorFaults();
           const up0 = upstream.cpuSeconds();
           const recording = process.env.PERF ? perfRecord(child.pid, path.join(process.env.PERF, `${v.label}-r${round}.perf.data`), opts.seconds - 1) : null;
           const r = await wrk({ ...base, seconds: opts.seconds });
           if (recording !== null) await recording;
           const cpu = child.cpuSeconds() - before;
+          const faults = child.minorFaults() - faults0;
           const upCpu = upstream.cpuSeconds() - up0;
           const gc = opts.gc && v.file === 'gateway-gc' ? await child.request({ type: 'gc-stats' }, 'gc-stats') : undefined;
           const row = {
@@ -121,12 +126,14 @@ async function main() {
             p99: r.p99Ms,
             errors: r.errors,
             us: (cpu * 1e6) / r.requests,
+            faults: faults / r.requests,
             upUs: (upCpu * 1e6) / r.requests,
             rss: child.rssBytes(),
+            peak: child.peakRssBytes(),
           };
           results.get(v.label).push(row);
           process.stdout.write(
-            `round ${round} ${v.label.padEnd(8)} ${row.us.toFixed(1).padStart(6)} µs/req  ${Math.round(row.rps).toString().padStart(6)} req/s  p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms  up ${row.upUs.toFixed(1)} µs  rss ${(row.rss / 2 ** 20).toFixed(0)} MiB  err ${row.errors}${gc ? `  gc: ${gc.minor} minor (${gc.minorMs.toFixed(0)} ms), ${gc.major} major + ${gc.incremental} incr (${gc.majorMs.toFixed(0)} ms), longest ${gc.longestMs.toFixed(1)} ms` : ''}\n`,
+            `round ${round} ${v.label.padEnd(8)} ${row.us.toFixed(1).padStart(6)} µs/req  ${Math.round(row.rps).toString().padStart(6)} req/s  p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms  up ${row.upUs.toFixed(1)} µs  rss ${(row.rss / 2 ** 20).toFixed(0)} (peak ${(row.peak / 2 ** 20).toFixed(0)}) MiB  faults ${row.faults.toFixed(2)}/req  err ${row.errors}${gc ? `  gc: ${gc.minor} minor (${gc.minorMs.toFixed(0)} ms), ${gc.major} major + ${gc.incremental} incr (${gc.majorMs.toFixed(0)} ms), longest ${gc.longestMs.toFixed(1)} ms` : ''}\n`,
           );
         } finally {
           await child.stop();
@@ -145,7 +152,7 @@ async function main() {
     const diffs = rows.map((r, i) => r.us - results.get(first)[i].us);
     process.stdout.write(
       `${v.label.padEnd(8)} CPU ${median(rows.map((r) => r.us)).toFixed(1)} µs/req (${Math.min(...rows.map((r) => r.us)).toFixed(1)}–${Math.max(...rows.map((r) => r.us)).toFixed(1)})` +
-        `  req/s ${Math.round(median(rows.map((r) => r.rps)))}  p99 ${median(rows.map((r) => r.p99)).toFixed(2)} ms` +
+        `  req/s ${Math.round(median(rows.map((r) => r.rps)))}  p99 ${median(rows.map((r) => r.p99)).toFixed(2)} ms  page faults ${median(rows.map((r) => r.faults)).toFixed(2)}/req` +
         (v.label === first ? '' : `  Δ vs ${first} ${median(diffs) >= 0 ? '+' : ''}${median(diffs).toFixed(1)} µs`) +
         '\n',
     );

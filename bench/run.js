@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { nodeFlags } = require('../scripts/node-flags');
+const { nodeFlags, nodeEnv } = require('../scripts/node-flags');
 const { parseArgs } = require('node:util');
 const { makeCert } = require('./lib/certs');
 const { machine } = require('./lib/machine');
@@ -45,7 +45,22 @@ const USAGE = `usage: node bench/run.js [options]
   --gateway-node-args=FLAGS   Node/V8 flags for the gateway's processes and its floors (default: those of
                               scripts/node-flags.txt, as the image runs it; --gateway-node-args= with nothing: Node's defaults)
   --compare-node-args=FLAGS   the same for the gateway of --compare-dist (default: those of --gateway-node-args)
+  --gateway-env=NAME=VALUE,…  environment for the gateway's processes and its floors (default: that of
+                              scripts/node-env.txt, as the image runs it; --gateway-env= with nothing: none)
   -h, --help`;
+
+/** `NAME=VALUE,NAME=VALUE` as an object; an entry without `=` is refused. */
+function environment(list) {
+  const entries = list
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const eq = entry.indexOf('=');
+      if (eq < 1) throw new Error(`--gateway-env: ${entry} is not NAME=VALUE`);
+      return [entry.slice(0, eq), entry.slice(eq + 1)];
+    });
+  return Object.fromEntries(entries);
+}
 
 function options() {
   const { values } = parseArgs({
@@ -68,6 +83,7 @@ function options() {
       node: { type: 'string' },
       'gateway-node-args': { type: 'string' },
       'compare-node-args': { type: 'string' },
+      'gateway-env': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,6 +123,7 @@ function options() {
     // unless told otherwise (`--gateway-node-args=` with nothing: Node's defaults).
     gatewayNodeArgs: values['gateway-node-args'] !== undefined ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : nodeFlags(),
     compareNodeArgs: values['compare-node-args'] !== undefined ? values['compare-node-args'].split(/\s+/).filter(Boolean) : undefined,
+    gatewayEnv: values['gateway-env'] !== undefined ? environment(values['gateway-env']) : nodeEnv(),
   };
 }
 
@@ -210,7 +227,12 @@ async function main() {
     `All traffic on 127.0.0.1. ${placement} ` +
     (opts.gatewayNodeArgs.length
       ? `The gateway's processes (library mode and serve) run \`node ${opts.gatewayNodeArgs.join(' ')}\`, as its image and \`npm start\` do (scripts/node-flags.txt), and so do the floors (undici floor, byte pipe), so that a gap to them is the gateway's own code; every other target runs with Node's defaults.`
-      : "Every process, the gateway's included, runs with Node's defaults.");
+      : "Every process, the gateway's included, runs with Node's defaults.") +
+    (Object.keys(opts.gatewayEnv).length
+      ? ` Their environment has ${Object.entries(opts.gatewayEnv)
+          .map(([name, value]) => `\`${name}=${value}\``)
+          .join(', ')}, as the image and \`npm start\` set it (scripts/node-env.txt); every other target's has not.`
+      : '');
   ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({
     machine: {

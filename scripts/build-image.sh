@@ -146,8 +146,12 @@ source_url="$(node -p "(require('$root/package.json').repository.url || '').repl
 license="$(node -p "require('$root/package.json').license")"
 # node runs with the flags of scripts/node-flags.txt (the young generation's size: see there).
 entrypoint="$(node "$root/scripts/node-flags.js" --entrypoint /app/node_modules/cryptid-gateway/dist/cli/main.js)"
+# and in the environment of scripts/node-env.txt (glibc's malloc keeping its freed heap: see there).
+env_args=()
+while IFS= read -r assignment; do env_args+=(--env "$assignment"); done < <(node "$root/scripts/node-flags.js" --env)
 bh config \
   --entrypoint "$entrypoint" \
+  "${env_args[@]}" \
   --cmd '["serve"]' \
   --user "$UID_GID:$UID_GID" \
   --workingdir /app \

@@ -136,6 +136,11 @@ class NodeChild {
     return cpuSeconds(this.pid);
   }
 
+  /** Minor page faults of the process so far: memory it mapped afresh and touched. */
+  minorFaults() {
+    return minorFaults(this.pid);
+  }
+
   /** Resident set size in bytes. */
   rssBytes() {
     return statusBytes(this.pid, 'VmRSS');
@@ -253,6 +258,12 @@ function cpuSeconds(pid) {
   // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Minor page faults (field 10 of /proc/<pid>/stat) of the whole process. */
+function minorFaults(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
 /**

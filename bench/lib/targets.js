@@ -15,7 +15,15 @@ async function startTarget(
   name,
   file,
   config = {},
-  { nodeArgs = [], nofile, dist = ctx.dist, gatewayNodeArgs = ctx.opts?.gatewayNodeArgs, gatewayFlags = SAME_FLAGS.has(file) } = {},
+  {
+    nodeArgs = [],
+    nofile,
+    dist = ctx.dist,
+    gatewayNodeArgs = ctx.opts?.gatewayNodeArgs,
+    gatewayEnv = ctx.opts?.gatewayEnv,
+    gatewayFlags = SAME_FLAGS.has(file),
+    env = {},
+  } = {},
 ) {
   // --gateway-node-args (--compare-node-args for the compared gateway): Node/V8 flags for the
   // gateway's processes, and for the floors, which are the gateway's design with nothing of
@@ -29,7 +37,8 @@ async function startTarget(
     core: ctx.cores.targets,
     // --node: every target runs on that Node; the harness and its load clients stay on their own.
     node: ctx.node,
-    env: dist ? { BENCH_DIST: dist } : {},
+    // --gateway-env the same way: the environment the gateway's launchers give it (scripts/node-env.txt).
+    env: { ...(gatewayFlags && gatewayEnv ? gatewayEnv : {}), ...env, ...(dist ? { BENCH_DIST: dist } : {}) },
   });
   try {
     const ready = await child.ready;

@@ -24,7 +24,7 @@ const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
-const { nodeFlags } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[] };
+const { nodeFlags, nodeEnv } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[]; nodeEnv: () => Record<string, string> };
 const ENTRYPOINT = ['/usr/local/bin/node', ...nodeFlags(), '/app/node_modules/cryptid-gateway/dist/cli/main.js'];
 const BUILD_MS = 240_000;
 
@@ -143,6 +143,8 @@ function writableOrSetId(root: string, uid: number, gid: number): string[] {
     expect(os).toBe('linux');
     expect(config.User).toBe('10001:10001');
     expect(config.Entrypoint).toEqual(ENTRYPOINT);
+    // The environment of scripts/node-env.txt (glibc's malloc keeping its freed heap), which the process runs in.
+    expect(config.Env).toEqual(expect.arrayContaining(Object.entries(nodeEnv()).map(([name, value]) => `${name}=${value}`)));
     expect(config.Cmd).toEqual(['serve']);
     expect(config.WorkingDir).toBe('/app');
     expect(Object.keys(config.ExposedPorts ?? {}).sort()).toEqual([`${portOf(DEFAULTS.listen)}/tcp`, `${portOf(DEFAULTS.metrics.listen)}/tcp`].sort());

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
-const { nodeFlags } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[] };
+const { nodeFlags, nodeEnv } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[]; nodeEnv: () => Record<string, string> };
 
 describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () => {
   it('are flags, comments dropped', () => {
@@ -15,7 +15,8 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
 
   it('are what `npm start` runs node with', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe(`node ${nodeFlags().join(' ')} dist/cli/main.js demo`);
+    const env = Object.entries(nodeEnv()).map(([name, value]) => `${name}=${value} `);
+    expect(pkg.scripts.start).toBe(`${env.join('')}node ${nodeFlags().join(' ')} dist/cli/main.js demo`);
   });
 
   it('are accepted by this node, and bound the young generation', () => {
@@ -37,5 +38,22 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
   it('are the image entrypoint’s', () => {
     const entrypoint = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--entrypoint', '/app/main.js']).toString()) as string[];
     expect(entrypoint).toEqual(['/usr/local/bin/node', ...nodeFlags(), '/app/main.js']);
+  });
+});
+
+describe('the environment the gateway ships with (scripts/node-env.txt)', () => {
+  it('is NAME=VALUE assignments, comments dropped, as `--env` prints them for the image build', () => {
+    const env = nodeEnv();
+    expect(Object.keys(env).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(env)) {
+      expect(name).toMatch(/^[A-Z_][A-Z0-9_]*$/);
+      expect(value).toMatch(/^\S+$/);
+    }
+    const printed = execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--env']).toString();
+    expect(printed).toBe(
+      Object.entries(env)
+        .map(([name, value]) => `${name}=${value}\n`)
+        .join(''),
+    );
   });
 });
