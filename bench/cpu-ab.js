@@ -8,6 +8,7 @@
 //   node bench/cpu-ab.js --scenario small-get|post-64k|limit|discovery --rounds 5 --seconds 5 \
 //     A=.ab-base B=dist F=@undici-floor [--node-arg --max-semi-space-size=2] [--gc]
 //   node bench/cpu-ab.js --scenario discovery G=dist B=@bare-bytes   (the bare server replays G's answer)
+//   node bench/cpu-ab.js --scenario post-64k B=dist T=dist,env:MALLOC_TRIM_THRESHOLD_=8388608   (an environment per variant)
 //
 // A compiled gateway must sit in a directory next to package.json (the gateway reads its
 // version from ../package.json): `npx tsc -p tsconfig.build.json --outDir .ab-base`.
@@ -26,6 +27,7 @@ const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
 const { wrk, cleanup } = require('./lib/wrk');
 const { installCleanup } = require('./lib/processes');
 const { median } = require('./lib/stats');
+const { assignments } = require('../scripts/node-flags');
 
 const FINGERPRINT = `sha256:${'0'.repeat(64)}`;
 const RULE = { name: 'bench', match: ['/v1/'], key: 'ip', limit: 1_000_000_000, windowMs: 60_000 };
@@ -54,7 +56,10 @@ function parse(argv) {
       const [value, ...rest] = spec.split(',');
       const flags = rest.filter((f) => !f.startsWith('+') && !f.startsWith('env:'));
       // `env:NAME=VALUE`: an environment variable for this variant's process alone (e.g. glibc's malloc tunables).
-      const env = Object.fromEntries(rest.filter((f) => f.startsWith('env:')).map((f) => [f.slice(4, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+      const env = assignments(
+        rest.filter((f) => f.startsWith('env:')).map((f) => f.slice(4)),
+        label,
+      );
       const warm = rest.includes('+warm');
       // `+gc`: a full collection after those loads (telling heap state from JIT state apart).
       if (rest.includes('+gc')) flags.push('--expose-gc');

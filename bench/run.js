@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { nodeFlags, nodeEnv } = require('../scripts/node-flags');
+const { nodeFlags, nodeEnv, assignments } = require('../scripts/node-flags');
 const { parseArgs } = require('node:util');
 const { makeCert } = require('./lib/certs');
 const { machine } = require('./lib/machine');
@@ -48,19 +48,6 @@ const USAGE = `usage: node bench/run.js [options]
   --gateway-env=NAME=VALUE,…  environment for the gateway's processes and its floors (default: that of
                               scripts/node-env.txt, as the image runs it; --gateway-env= with nothing: none)
   -h, --help`;
-
-/** `NAME=VALUE,NAME=VALUE` as an object; an entry without `=` is refused. */
-function environment(list) {
-  const entries = list
-    .split(',')
-    .filter(Boolean)
-    .map((entry) => {
-      const eq = entry.indexOf('=');
-      if (eq < 1) throw new Error(`--gateway-env: ${entry} is not NAME=VALUE`);
-      return [entry.slice(0, eq), entry.slice(eq + 1)];
-    });
-  return Object.fromEntries(entries);
-}
 
 function options() {
   const { values } = parseArgs({
@@ -123,7 +110,7 @@ function options() {
     // unless told otherwise (`--gateway-node-args=` with nothing: Node's defaults).
     gatewayNodeArgs: values['gateway-node-args'] !== undefined ? values['gateway-node-args'].split(/\s+/).filter(Boolean) : nodeFlags(),
     compareNodeArgs: values['compare-node-args'] !== undefined ? values['compare-node-args'].split(/\s+/).filter(Boolean) : undefined,
-    gatewayEnv: values['gateway-env'] !== undefined ? environment(values['gateway-env']) : nodeEnv(),
+    gatewayEnv: values['gateway-env'] !== undefined ? assignments(values['gateway-env'].split(',').filter(Boolean), '--gateway-env') : nodeEnv(),
   };
 }
 
@@ -229,9 +216,9 @@ async function main() {
       ? `The gateway's processes (library mode and serve) run \`node ${opts.gatewayNodeArgs.join(' ')}\`, as its image and \`npm start\` do (scripts/node-flags.txt), and so do the floors (undici floor, byte pipe), so that a gap to them is the gateway's own code; every other target runs with Node's defaults.`
       : "Every process, the gateway's included, runs with Node's defaults.") +
     (Object.keys(opts.gatewayEnv).length
-      ? ` Their environment has ${Object.entries(opts.gatewayEnv)
+      ? ` The gateway's processes and the floors also run with ${Object.entries(opts.gatewayEnv)
           .map(([name, value]) => `\`${name}=${value}\``)
-          .join(', ')}, as the image and \`npm start\` set it (scripts/node-env.txt); every other target's has not.`
+          .join(', ')} in their environment (the image and \`npm start\` set that of scripts/node-env.txt); the other targets without it.`
       : '');
   ctx.progress(`targets ran on Node ${node.version}`);
   const report = render({

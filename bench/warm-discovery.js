@@ -18,7 +18,7 @@
 
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { nodeFlags } = require('../scripts/node-flags');
+const { nodeFlags, nodeEnv } = require('../scripts/node-flags');
 const fs = require('node:fs');
 const os = require('node:os');
 const { replayedAnswer, startTarget, stopAll } = require('./lib/targets');
@@ -43,7 +43,7 @@ async function main() {
   const target = process.env.TARGET || 'gateway';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-warm-'));
   if (target !== 'gateway') config.answerFile = await replayedAnswer(ctx, 'gateway', undefined, config, '/.well-known/cryptid', tmp);
-  const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
+  const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...flags, '--expose-gc'], env: nodeEnv(), nofile: NOFILE });
   const url = (p) => `${gw.url}${p}`;
   try {
     /** 2 s of warm-up, then three 4 s runs of discovery at 50 connections. */

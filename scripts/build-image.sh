@@ -147,8 +147,10 @@ license="$(node -p "require('$root/package.json').license")"
 # node runs with the flags of scripts/node-flags.txt (the young generation's size: see there).
 entrypoint="$(node "$root/scripts/node-flags.js" --entrypoint /app/node_modules/cryptid-gateway/dist/cli/main.js)"
 # and in the environment of scripts/node-env.txt (glibc's malloc keeping its freed heap: see there).
+# Read first, so that a failure stops the build (set -e does not see one inside a process substitution).
+assignments="$(node "$root/scripts/node-flags.js" --env)"
 env_args=()
-while IFS= read -r assignment; do env_args+=(--env "$assignment"); done < <(node "$root/scripts/node-flags.js" --env)
+while IFS= read -r assignment; do if [ -n "$assignment" ]; then env_args+=(--env "$assignment"); fi; done <<<"$assignments"
 bh config \
   --entrypoint "$entrypoint" \
   "${env_args[@]}" \

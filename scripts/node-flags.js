@@ -20,12 +20,23 @@ function nodeFlags() {
   return lines('node-flags.txt');
 }
 
-/** The environment variables (name → value) the gateway's own launchers run `node` with. */
-function nodeEnv() {
-  return Object.fromEntries(lines('node-env.txt').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+/** `NAME=VALUE` assignments as an object (name → value); throws on one that is not, naming `source`. */
+function assignments(list, source) {
+  return Object.fromEntries(
+    list.map((entry) => {
+      const eq = entry.indexOf('=');
+      if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry.slice(0, eq))) throw new Error(`${source}: ${entry} is not NAME=VALUE`);
+      return [entry.slice(0, eq), entry.slice(eq + 1)];
+    }),
+  );
 }
 
-module.exports = { nodeFlags, nodeEnv };
+/** The environment variables (name → value) the gateway's own launchers run `node` with. */
+function nodeEnv() {
+  return assignments(lines('node-env.txt'), 'scripts/node-env.txt');
+}
+
+module.exports = { nodeFlags, nodeEnv, assignments };
 
 if (require.main === module) {
   const [option, main] = process.argv.slice(2);

@@ -253,17 +253,21 @@ function statusBytes(pid, field) {
 }
 
 /** utime + stime of a pid from /proc/<pid>/stat, in seconds. */
-function cpuSeconds(pid) {
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is field 3, the state. */
+function statFields(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function cpuSeconds(pid) {
+  // utime is field 14, stime 15.
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 /** Minor page faults (field 10 of /proc/<pid>/stat) of the whole process. */
 function minorFaults(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  return Number(statFields(pid)[7]);
 }
 
 /**

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
-const { nodeFlags, nodeEnv } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[]; nodeEnv: () => Record<string, string> };
+const { nodeFlags, nodeEnv, assignments } = require('../../scripts/node-flags.js') as {
+  nodeFlags: () => string[];
+  nodeEnv: () => Record<string, string>;
+  assignments: (list: string[], source: string) => Record<string, string>;
+};
 
 describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () => {
   it('are flags, comments dropped', () => {
@@ -50,10 +54,12 @@ describe('the environment the gateway ships with (scripts/node-env.txt)', () => 
       expect(value).toMatch(/^\S+$/);
     }
     const printed = execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--env']).toString();
-    expect(printed).toBe(
-      Object.entries(env)
-        .map(([name, value]) => `${name}=${value}\n`)
-        .join(''),
-    );
+    expect(assignments(printed.trim().split('\n'), '--env')).toEqual(env);
+  });
+
+  it('refuses an entry that is not NAME=VALUE, naming where it came from', () => {
+    expect(assignments(['A=1', 'B_2=x=y'], 'test')).toEqual({ A: '1', B_2: 'x=y' });
+    expect(() => assignments(['BAD'], '--gateway-env')).toThrow('--gateway-env: BAD is not NAME=VALUE');
+    expect(() => assignments(['=1'], 'test')).toThrow('not NAME=VALUE');
   });
 });
