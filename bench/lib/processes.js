@@ -252,15 +252,14 @@ function statusBytes(pid, field) {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-/** utime + stime of a pid from /proc/<pid>/stat, in seconds. */
 /** The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is field 3, the state. */
 function statFields(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** utime + stime of a pid from /proc/<pid>/stat (fields 14 and 15), in seconds. */
 function cpuSeconds(pid) {
-  // utime is field 14, stime 15.
   const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
