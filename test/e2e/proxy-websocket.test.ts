@@ -242,7 +242,7 @@ describe('idle tunnels', () => {
       // Each is read to its end: Node answers a head timeout with a 408 before it closes, and
       // a socket that leaves that answer unread never reads the close behind it either. The
       // silent and the unfinished connection get the 408 whenever the head timeout fires before
-      // the socket timeout (both 200 ms): 1-15 % of runs on Node 20 and 24 alike, the
+      // the socket timeout (both 200 ms): 1-17 % of runs on Node 20 and 24 alike, the
       // 'silent connection closing ... not within 5000 ms' failure seen in CI.
       for (const socket of [silent, partialHead, keptAlive]) socket.on('error', () => undefined).resume();
       await answered;
