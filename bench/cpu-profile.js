@@ -9,9 +9,10 @@
 //   node bench/cpu-profile.js --scenario post-64k @undici-floor   the same for a floor target
 //   node bench/cpu-profile.js … --node-arg --max-semi-space-size=2     with Node/V8 flags (repeatable)
 //   node bench/cpu-profile.js --warm ...   discovery after a small-GET and a POST load in the same process
-// The target runs in the environment of the gateway's launchers (scripts/node-env.txt), as in
-// `npm run bench`: without it, a 64 KiB POST profile can catch a process whose malloc gives
-// its heap back after every young collection, 10-25 µs/req of page faults that production lacks.
+// The gateway and its floors run in the environment of the gateway's launchers
+// (scripts/node-env.txt), as in `npm run bench`, and every other target without it: without it,
+// a 64 KiB POST profile can catch a process whose malloc gives its heap back after every young
+// collection, 10-25 µs/req of page faults that production lacks.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -82,7 +83,7 @@ async function main() {
     else dist = path.resolve(argv[i]);
   }
   const shape = SHAPES[scenario];
-  const ctx = { cores: { load: 1, targets: 0 }, dist };
+  const ctx = { cores: { load: 1, targets: 0 }, dist, opts: { gatewayEnv: nodeEnv() } };
   const dir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-cpuprof-'));
   fs.mkdirSync(dir, { recursive: true });
   const children = [];
@@ -92,7 +93,7 @@ async function main() {
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
     // The bare server replays the gateway's own answer (from DIST_DIR, or ../dist).
     if (target === 'bare-bytes') config.answerFile = await replayedAnswer(ctx, 'gateway', dist, config, shape.path, dir);
-    const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`], env: nodeEnv() });
+    const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
     children.push(gw);
     const load = (s, sec) => wrk({ url: `${gw.url}${s.path}`, connections: s.connections, threads: 1, core: 1, request: s.request, seconds: sec });
     if (warm) {

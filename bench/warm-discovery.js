@@ -34,7 +34,8 @@ const POST = { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'app
 async function main() {
   installCleanup();
   // NODE_BIN: the gateway and upstream run on that Node (the harness stays on its own).
-  const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist'), node: process.env.NODE_BIN || undefined };
+  // The gateway and its floors in the launchers' environment (scripts/node-env.txt), as in `npm run bench`.
+  const ctx = { cores: { load: 1, targets: 0 }, dist: path.join(__dirname, '..', 'dist'), node: process.env.NODE_BIN || undefined, opts: { gatewayEnv: nodeEnv() } };
   const flags = process.env.FLAGS !== undefined ? process.env.FLAGS.split(/\s+/).filter(Boolean) : nodeFlags();
   const upstream = await startTarget(ctx, 'upstream', 'upstream', {}, { nofile: NOFILE });
   const config = { upstream: upstream.url, fingerprint: FINGERPRINT, proxy: { maxBodyBytes: 2 * BIG } };
@@ -43,7 +44,7 @@ async function main() {
   const target = process.env.TARGET || 'gateway';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cryptid-warm-'));
   if (target !== 'gateway') config.answerFile = await replayedAnswer(ctx, 'gateway', undefined, config, '/.well-known/cryptid', tmp);
-  const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...flags, '--expose-gc'], env: nodeEnv(), nofile: NOFILE });
+  const gw = await startTarget(ctx, target, target, config, { nodeArgs: [...flags, '--expose-gc'], nofile: NOFILE });
   const url = (p) => `${gw.url}${p}`;
   try {
     /** 2 s of warm-up, then three 4 s runs of discovery at 50 connections. */
