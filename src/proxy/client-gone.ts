@@ -7,7 +7,18 @@ export interface ClientBound {
 
 const kBound = Symbol('cryptid.clientBound');
 
-type Watched = Duplex & { [kBound]?: Set<ClientBound> };
+/**
+ * Who waits on a watched socket: one exchange (the usual case), several (pipelined
+ * requests), or nobody for now (null). Not a `Set`: a keep-alive socket outlives many young
+ * collections, and V8 allocates the rehashed table of a `Set` in the generation of the table
+ * it replaces, so an add and a delete per request on an old `Set` left ~120 B of garbage in
+ * the old generation per request (about 12 MiB of heap in 8 s of 64 KiB POSTs, collected
+ * only by full collections, and seen in the peak RSS). A field and a rarely used array
+ * allocate nothing per request.
+ */
+type Bound = ClientBound | ClientBound[] | null;
+
+type Watched = Duplex & { [kBound]?: Bound };
 
 /**
  * Calls `bound.clientGone()` once `socket` closes, unless `releaseClient(socket, bound)`
@@ -25,22 +36,33 @@ export function watchClient(socket: Duplex, bound: ClientBound): void {
     process.nextTick(goneNow, bound);
     return;
   }
-  let set = watched[kBound];
-  if (set === undefined) {
-    const created = new Set<ClientBound>();
-    set = watched[kBound] = created;
-    watched.once('close', () => {
-      delete watched[kBound];
-      for (const each of created) each.clientGone();
-      created.clear();
-    });
-  }
-  set.add(bound);
+  const current = watched[kBound];
+  if (current === undefined) {
+    watched[kBound] = bound;
+    watched.once('close', onClose);
+  } else if (current === null) watched[kBound] = bound;
+  else if (Array.isArray(current)) {
+    if (!current.includes(bound)) current.push(bound);
+  } else if (current !== bound) watched[kBound] = [current, bound];
 }
 
 /** `bound` no longer needs to hear of `socket` closing (no closure per request to undo the watch). */
 export function releaseClient(socket: Duplex, bound: ClientBound): void {
-  (socket as Watched)[kBound]?.delete(bound);
+  const watched = socket as Watched;
+  const current = watched[kBound];
+  if (current === bound) watched[kBound] = null;
+  else if (Array.isArray(current)) {
+    const i = current.indexOf(bound);
+    if (i >= 0) current.splice(i, 1);
+  }
+}
+
+function onClose(this: Watched): void {
+  const current = this[kBound];
+  // Cleared first: each one told releases itself, which must find nothing left to undo.
+  this[kBound] = null;
+  if (Array.isArray(current)) for (const each of current) each.clientGone();
+  else if (current) current.clientGone();
 }
 
 function goneNow(bound: ClientBound): void {
