@@ -51,6 +51,14 @@ describe('watchClient / releaseClient', () => {
     expect(told).toEqual(['a', 'c']);
   });
 
+  it('tells the one exchange of a connection, which releases itself when told (as the forwarder does)', async () => {
+    const { near } = await pair();
+    const told: string[] = [];
+    watchClient(near, bound(near, told, 'only', true));
+    await close(near);
+    expect(told).toEqual(['only']);
+  });
+
   it('does not tell a bound released before the close', async () => {
     const { near } = await pair();
     const told: string[] = [];
