@@ -118,7 +118,7 @@ printf '{"name":"cryptid-gateway-image","version":"%s","private":true}\n' "$vers
 rm -f "$rootfs/app/package.json" "$rootfs/app/package-lock.json" "$rootfs/app/node_modules/.package-lock.json"
 # The image runs dist/ only; the package's examples are for readers of the npm package.
 rm -rf "$rootfs/app/node_modules/cryptid-gateway/examples"
-[ -f "$rootfs/app/node_modules/cryptid-gateway/dist/cli/main.js" ] || fail "the installed package has no dist/cli/main.js"
+[ -f "$rootfs/app/node_modules/cryptid-gateway/dist/cryptid-gateway.js" ] || fail "the installed package has no dist/cryptid-gateway.js"
 
 # --- users, name resolution ----------------------------------------------------------------
 cat >"$rootfs/etc/passwd" <<EOF
@@ -145,7 +145,7 @@ revision="$(git -C "$root" rev-parse HEAD 2>/dev/null || true)"
 source_url="$(node -p "(require('$root/package.json').repository.url || '').replace(/^git\+/, '').replace(/\.git\$/, '')")"
 license="$(node -p "require('$root/package.json').license")"
 # node runs with the flags of scripts/node-flags.txt (the young generation's size: see there).
-entrypoint="$(node "$root/scripts/node-flags.js" --entrypoint /app/node_modules/cryptid-gateway/dist/cli/main.js)"
+entrypoint="$(node "$root/scripts/node-flags.js" --entrypoint /app/node_modules/cryptid-gateway/dist/cryptid-gateway.js)"
 # and in the environment of scripts/node-env.txt (glibc's malloc keeping its freed heap: see there).
 # Read first, so that a failure stops the build (set -e does not see one inside a process substitution).
 assignments="$(node "$root/scripts/node-flags.js" --env)"

@@ -33,7 +33,7 @@ ok "packed $(basename "$tgz") ($(du -k "$tgz" | cut -f1) KiB)"
 
 step "tarball contents"
 tar -tzf "$tgz" | sed 's|^package/||' | sort >"$work/files.txt"
-for f in package.json LICENSE README.md CHANGELOG.md dist/index.js dist/index.d.ts dist/client/index.js dist/client/index.d.ts dist/cli/main.js; do
+for f in package.json LICENSE README.md CHANGELOG.md dist/index.js dist/index.d.ts dist/client/index.js dist/client/index.d.ts dist/cli/main.js dist/cryptid-gateway.js; do
   grep -qxF "$f" "$work/files.txt" || fail "tarball lacks $f"
 done
 ok "has package.json, LICENSE, README.md, CHANGELOG.md, dist/ entry points and the bin"

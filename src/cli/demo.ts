@@ -1,25 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULTS } from '../config/defaults';
-import { parseListenAddress } from '../config/listen-address';
 import { startExampleUpstream, type ExampleUpstream } from '../example-upstream/example-upstream';
 import { createLogger, type LogLevel } from '../logger';
 import { startServer, type RunningServer } from '../server/sidecar';
 import { parseCommandArgs, UsageError, valueOptions } from './args';
+import { DEMO_METRICS_PORT, DEMO_PORT } from './demo-ports';
 import { demoTour } from './demo-tour';
 import type { CliIo } from './io';
 import { makeSelfSignedCert, type SelfSignedCert } from './self-signed';
 import { synopsis } from './usage';
-
-/** The port of a listen address in the defaults. */
-function portOf(address: string): number {
-  const parsed = parseListenAddress(address);
-  if (typeof parsed === 'string') throw new Error(`${address}: ${parsed}`);
-  return parsed.port;
-}
-
-/** The demo listens where `serve` does by default, but on 127.0.0.1 only. */
-export const DEMO_PORT = portOf(DEFAULTS.listen);
-const DEMO_METRICS_PORT = portOf(DEFAULTS.metrics.listen);
 
 /** The demo's flags. It logs warnings only: its own output is the point. */
 const DEMO_FLAGS = [

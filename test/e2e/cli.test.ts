@@ -6,9 +6,9 @@ import { makeCert, opensslFingerprint, type TestCert } from '../helpers/certs';
 import { followLines } from '../helpers/child-lines';
 import { testRequest } from '../helpers/http-request';
 import { startHealthyUpstream, type HealthyUpstream } from '../helpers/healthy-upstream';
+import { BIN } from '../helpers/bin';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
-const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Runs the bin to its end; never waits past 15 s (the child is killed and the test fails). */
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createGateway, type GatewayOptions } from '../../src';
 import { makeCert, type TestCert } from '../helpers/certs';
+import { BIN } from '../helpers/bin';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
-const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 15000 });

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { followLines } from '../helpers/child-lines';
-
-const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+import { BIN } from '../helpers/bin';
 
 describe('cryptid-gateway demo (what npm start runs)', () => {
   it('runs the example upstream behind the gateway, shows a message travelling through it, and stops on SIGINT', async () => {

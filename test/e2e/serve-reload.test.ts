@@ -14,9 +14,9 @@ import { testRequest } from '../helpers/http-request';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text';
 import { PROBE_PATH } from '../helpers/upstream';
 import { startWsUpstream, type WsUpstream } from '../helpers/ws-upstream';
+import { BIN } from '../helpers/bin';
 
 // The CLI as users run it: the built bin in a child process (npm test builds first).
-const BIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 type LogLine = Record<string, unknown>;
 

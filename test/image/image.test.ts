@@ -25,7 +25,7 @@ const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS script
 const { nodeFlags, nodeEnv } = require('../../scripts/node-flags.js') as { nodeFlags: () => string[]; nodeEnv: () => Record<string, string> };
-const ENTRYPOINT = ['/usr/local/bin/node', ...nodeFlags(), '/app/node_modules/cryptid-gateway/dist/cli/main.js'];
+const ENTRYPOINT = ['/usr/local/bin/node', ...nodeFlags(), '/app/node_modules/cryptid-gateway/dist/cryptid-gateway.js'];
 const BUILD_MS = 240_000;
 
 // Building needs buildah and root (containers-storage, chroot, mount). Without them the

@@ -20,7 +20,7 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
   it('are what `npm start` runs node with', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     const env = Object.entries(nodeEnv()).map(([name, value]) => `${name}=${value} `);
-    expect(pkg.scripts.start).toBe(`${env.join('')}node ${nodeFlags().join(' ')} dist/cli/main.js demo`);
+    expect(pkg.scripts.start).toBe(`${env.join('')}node ${nodeFlags().join(' ')} dist/cryptid-gateway.js demo`);
   });
 
   it('are accepted by this node, and bound the young generation', () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { within } from './report';
 
-/** The built CLI (`dist/cli/main.js`, or under DRILL_DIST), run as operators run it. */
-const BIN = join(process.env.DRILL_DIST ?? join(__dirname, '..', '..', '..', 'dist'), 'cli', 'main.js');
+/** The built CLI (`dist/cryptid-gateway.js`, the bin's bundle, or under DRILL_DIST), run as operators run it. */
+const BIN = join(process.env.DRILL_DIST ?? join(__dirname, '..', '..', '..', 'dist'), 'cryptid-gateway.js');
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
