@@ -189,14 +189,15 @@ class NodeChild {
 }
 
 /**
- * A non-Node server the harness starts (redis-server): its own process group, pinned like the
- * targets, killed with everything else. `ready` resolves once `readyLine` appears on stdout.
+ * A server the harness starts without an IPC channel (redis-server, nginx, the gateway's own
+ * bin): its own process group, pinned like the targets, killed with everything else. `ready`
+ * resolves with its stdout so far once `readyLine` appears there.
  */
 class Daemon {
-  constructor(name, argv, { core, readyLine, readyCheck, readyTimeoutMs = 15000 } = {}) {
+  constructor(name, argv, { core, readyLine, readyCheck, readyTimeoutMs = 15000, env } = {}) {
     this.name = name;
     const full = command(argv, core);
-    this.proc = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env: { ...process.env, ...env } }) });
     this.pid = this.proc.pid;
     live.add(this);
     const errors = tail(this.proc.stderr);
@@ -208,7 +209,8 @@ class Daemon {
         out = (out + chunk.toString()).slice(-4000);
         if (readyLine && out.includes(readyLine)) {
           clearTimeout(timer);
-          resolve();
+          // What it printed up to then: the line may say where it listens.
+          resolve(out);
         }
       });
       this.proc.once('error', (err) => (clearTimeout(timer), reject(err)));
@@ -228,6 +230,11 @@ class Daemon {
   /** utime + stime of the process, in seconds. */
   cpuSeconds() {
     return cpuSeconds(this.pid);
+  }
+
+  /** Resident set size (VmRSS), in bytes. */
+  rssBytes() {
+    return statusBytes(this.pid, 'VmRSS');
   }
 
   async stop() {

@@ -14,7 +14,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { saveAnswer, request } = require('../lib/http-check');
 const { interleave } = require('../lib/interleave');
-const { NodeChild } = require('../lib/processes');
+const { Daemon, NodeChild } = require('../lib/processes');
 const { renewable, startTarget, stopAll } = require('../lib/targets');
 const { FINGERPRINT, wrkWindow } = require('./proxied-http');
 const { tunnelCount } = require('./ws-idle');
@@ -85,12 +85,17 @@ async function floors(ctx, upstream) {
     { name: 'undici floor', label: 'undici floor (node:http relaying through one undici Pool)', file: 'undici-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
     { name: 'lean floor', label: 'lean floor (node:http relaying over raw sockets, hand-parsed)', file: 'lean-floor', config: { upstream: upstream.url }, path: '/v1/ping' },
   ];
+  const dist = ctx.dist ?? path.join(__dirname, '..', '..', 'dist');
+  const sidecars = [
+    { name: 'sidecar (bin)', label: 'the sidecar as shipped: `cryptid-gateway serve`, the bin (one file, dist/cryptid-gateway.js), HTTPS, metrics listener on', main: 'cryptid-gateway.js' },
+    { name: 'sidecar (tsc modules)', label: "the same sidecar run from tsc's modules (dist/cli/main.js): what the bin's single file saves", main: 'cli/main.js' },
+  ].map((s) => ({ ...s, sidecar: true, path: '/v1/ping', start: () => startSidecar(ctx, upstream, path.join(dist, s.main)) }));
   const read = await Promise.all(
-    kinds.map(async (kind) => {
+    [...kinds, ...sidecars].map(async (kind) => {
       const startedAt = Date.now();
       let child;
       try {
-        child = await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { gatewayFlags: true });
+        child = kind.start ? await kind.start() : await startTarget(ctx, `floor ${kind.file}`, kind.file, kind.config, { gatewayFlags: true });
         for (let i = 0; i < 20; i++) {
           const res = await request(`${child.url}${kind.path}`);
           if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.body.toString().slice(0, 100)}`);
@@ -98,9 +103,9 @@ async function floors(ctx, upstream) {
         await sleep(500);
         const vmRss = child.rssBytes();
         await sleep(startedAt + IDLE_MS - Date.now());
-        return { name: kind.name, label: kind.label, vmRss, idleRss: child.rssBytes(), idleAfterS: (Date.now() - startedAt) / 1000 };
+        return { name: kind.name, label: kind.label, sidecar: kind.sidecar, vmRss, idleRss: child.rssBytes(), idleAfterS: (Date.now() - startedAt) / 1000 };
       } catch (err) {
-        ctx.warn(`one process · floor ${kind.file}: ${err.message.split('\n')[0]}`);
+        ctx.warn(`one process · ${kind.sidecar ? kind.name : `floor ${kind.file}`}: ${err.message.split('\n')[0]}`);
         return undefined;
       } finally {
         await child?.stop();
@@ -108,6 +113,27 @@ async function floors(ctx, upstream) {
     }),
   );
   return read.filter(Boolean);
+}
+
+/**
+ * `node <flags> MAIN serve` as the image runs it (the gateway's Node flags and environment,
+ * HTTPS with the bench certificate, the metrics listener on, info logs), in front of
+ * `upstream`; resolves once it logs where it listens.
+ */
+async function startSidecar(ctx, upstream, main) {
+  const args = ['serve', '--upstream', upstream.url, '--server-name', 'bench.example.com', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'];
+  args.push('--tls-cert', ctx.cert.cert, '--tls-key', ctx.cert.key, '--log-level', 'info');
+  const argv = [ctx.node ?? process.execPath, ...(ctx.opts.gatewayNodeArgs ?? []), main, ...args];
+  const daemon = new Daemon(`sidecar ${path.basename(main)}`, argv, { core: ctx.cores.targets, readyLine: '"event":"listening"', env: ctx.opts.gatewayEnv });
+  try {
+    const out = await daemon.ready;
+    const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
+    daemon.url = JSON.parse(line).url;
+    return daemon;
+  } catch (err) {
+    daemon.kill();
+    throw err;
+  }
 }
 
 /** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
