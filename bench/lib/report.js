@@ -98,7 +98,15 @@ function oneProcessSection(o) {
   const parts = [];
   const phaseRows = [
     ['after start (first probe answered, no traffic)', bytes(o.idle.vmRss), bytes(o.idle.vmHwm), '', '', '', ''],
-    ...(o.floors ?? []).map((f) => [`… ${f.sidecar ? '' : 'floor: '}${f.label}, after start and 20 requests (a process of its own, same flags)`, bytes(f.vmRss), '', '', '', '', '']),
+    ...(o.floors ?? []).map((f) => [
+      `… ${f.sidecar ? '' : 'floor: '}${f.label}, after start and 20 requests (a process of its own, same flags)`,
+      bytes(f.vmRss),
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]),
     ...(Number.isFinite(o.idle.idleRss)
       ? [[`idle, ${fixed(o.idle.idleAfterS, 0)} s after start (nothing but the health probe since)`, bytes(o.idle.idleRss), '', '', '', '', '']]
       : []),

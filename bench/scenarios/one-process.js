@@ -87,7 +87,11 @@ async function floors(ctx, upstream) {
   ];
   const dist = ctx.dist ?? path.join(__dirname, '..', '..', 'dist');
   const sidecars = [
-    { name: 'sidecar (bin)', label: 'the sidecar as shipped: `cryptid-gateway serve`, the bin (one file, dist/cryptid-gateway.js), HTTPS, metrics listener on', main: 'cryptid-gateway.js' },
+    {
+      name: 'sidecar (bin)',
+      label: 'the sidecar as shipped: `cryptid-gateway serve`, the bin (one file, dist/cryptid-gateway.js), HTTPS, metrics listener on',
+      main: 'cryptid-gateway.js',
+    },
     { name: 'sidecar (tsc modules)', label: "the same sidecar run from tsc's modules (dist/cli/main.js): what the bin's single file saves", main: 'cli/main.js' },
   ].map((s) => ({ ...s, sidecar: true, path: '/v1/ping', start: () => startSidecar(ctx, upstream, path.join(dist, s.main)) }));
   const read = await Promise.all(
