@@ -10,6 +10,7 @@ import type { HttpsAnswer } from './https-get';
 import { checkPin, type PinResult } from './pinning';
 import { printableValue } from './printable';
 import type { TofuStore } from './tofu-store';
+import { safeParse } from '../validation/parse';
 
 /** Options of `discover()`. */
 export interface DiscoverOptions extends ConnectionOptions {
@@ -117,7 +118,7 @@ export async function discover(domain: string, options: DiscoverOptions = {}): P
 /** Parses and validates the body with the gateway's own schema, then checks the name. */
 function validateDocument(domain: string, answer: HttpsAnswer): DiscoveryDocument {
   const json = parseJsonBody(domain, answer, 'discovery document');
-  const parsed = publishedDocumentSchema.safeParse(json);
+  const parsed = safeParse(publishedDocumentSchema, json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
     throw new DiscoveryError('INVALID_DOCUMENT', `${domain}: invalid discovery document (${problems.join('; ')})`, {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { fingerprintField } from '../protocol/document';
+import { safeParse } from '../validation/parse';
 import { DiscoveryError } from './errors';
 import { FileLockTimeout, withFileLock } from './file-lock';
 import type { TofuStore } from './tofu-store';
@@ -71,7 +72,7 @@ export class FileTofuStore implements TofuStore {
   }
 
   async set(domain: string, fingerprint: string): Promise<void> {
-    if (!fingerprintField.safeParse(fingerprint).success) throw new TypeError('fingerprint must be "sha256:" + 64 lower-case hex');
+    if (!safeParse(fingerprintField, fingerprint).success) throw new TypeError('fingerprint must be "sha256:" + 64 lower-case hex');
     await this.update((file) => {
       const at = new Date(this.now()).toISOString();
       const old = file.servers[domain];
@@ -131,7 +132,7 @@ export class FileTofuStore implements TofuStore {
     } catch (error) {
       throw this.corrupt(['not valid JSON'], error);
     }
-    const parsed = fileSchema.safeParse(json);
+    const parsed = safeParse(fileSchema, json);
     if (!parsed.success) {
       throw this.corrupt(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`));
     }

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../validation/parse';
 import { errorForStatus, parseJsonBody } from './answer-status';
 import { normalizeDomain, type ConnectionOptions } from './connection';
 import { DiscoveryError } from './errors';
@@ -44,10 +45,10 @@ export interface HealthOptions extends ConnectionOptions {
 
 const healthSchema = z.looseObject({
   status: z.enum(HEALTH_STATUSES),
-  timestamp: z.number().nonnegative(),
+  timestamp: z.number().check(z.nonnegative()),
   version: z.string(),
-  uptime: z.number().nonnegative(),
-  details: z.string().optional(),
+  uptime: z.number().check(z.nonnegative()),
+  details: z.optional(z.string()),
 });
 
 /**
@@ -74,7 +75,7 @@ export async function checkHealth(domain: string, options: HealthOptions = {}): 
     if (answer.status === 503) throw errorForStatus(name, answer, 'server', checkedAt);
     throw error;
   }
-  const parsed = healthSchema.safeParse(json);
+  const parsed = safeParse(healthSchema, json);
   if (!parsed.success) {
     // A 503 from something other than a Cryptid health endpoint (a load balancer, say).
     if (answer.status === 503) throw errorForStatus(name, answer, 'server', checkedAt);

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type * as z from 'zod/mini';
+import { ZodMiniDefault, ZodMiniObject, ZodMiniOptional } from 'zod/mini';
 import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { DOCUMENT_DEFAULTS, documentNearMisses, type MessageLimits, type RateLimits } from '../protocol/document';
@@ -9,6 +10,7 @@ import { parseListenAddress } from './listen-address';
 import { readRedisCa, resolveRateLimits } from './resolve-rate-limits';
 import type { HostPort, ResolvedConfig, ResolvedDiscovery } from './options';
 import { configSchema, type ParsedConfig } from './schema';
+import { safeParse } from '../validation/parse';
 
 /** Where the configuration is used: `serve` needs a certificate and key and opens the metrics listener by default. */
 export type ConfigMode = 'library' | 'serve';
@@ -24,7 +26,7 @@ export interface LoadedConfig {
  * `ConfigError` (schema problems and certificate problems alike).
  */
 export function resolveConfig(input: unknown, mode: ConfigMode): LoadedConfig {
-  const parsed = configSchema.safeParse(input, { reportInput: true });
+  const parsed = safeParse(configSchema, input, { reportInput: true });
   const problems: ConfigProblem[] = parsed.success ? [] : parsed.error.issues.flatMap(toProblems);
 
   const raw = (isRecord(input) && isRecord(input.tls) ? input.tls : {}) as { cert?: unknown; key?: unknown };
@@ -148,12 +150,12 @@ function describe(value: unknown): string {
 
 /** Keys the schema knows at a path, for "did you mean" hints on unknown keys. */
 function knownKeys(path: readonly PropertyKey[]): string[] | undefined {
-  let schema: z.ZodType = configSchema;
+  let schema: z.ZodMiniType = configSchema;
   for (const key of [...path, undefined]) {
-    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
-    if (!(schema instanceof z.ZodObject)) return undefined;
+    while (schema instanceof ZodMiniDefault || schema instanceof ZodMiniOptional) schema = schema._zod.def.innerType as z.ZodMiniType;
+    if (!(schema instanceof ZodMiniObject)) return undefined;
     if (key === undefined) return Object.keys(schema.shape);
-    const next = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    const next = (schema.shape as Record<string, z.ZodMiniType>)[String(key)];
     if (!next) return undefined;
     schema = next;
   }

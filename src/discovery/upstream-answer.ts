@@ -1,5 +1,6 @@
 import { configuredDocumentSchema, documentNearMisses, type DocumentOverrides, type DocumentTemplate } from '../protocol/document';
 import { DOCUMENT_BODY_LIMIT, type FetchOutcome } from './fetch-document';
+import { safeParse } from '../validation/parse';
 
 /** The upstream's answer read: the document to publish, or every reason it cannot be. */
 export type ReadAnswer = { readonly ok: true; readonly template: DocumentTemplate } | { readonly ok: false; readonly problems: readonly string[] };
@@ -30,7 +31,7 @@ export function readUpstreamAnswer(outcome: Exclude<FetchOutcome, { kind: 'unrea
   );
   const { certificate_fingerprint: _upstreams, ...rest } = raw;
   const merged = withOverrides(rest, overrides);
-  const parsed = configuredDocumentSchema.safeParse(merged);
+  const parsed = safeParse(configuredDocumentSchema, merged);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.length === 0 ? '(document)' : issue.path.map(String).join('.');

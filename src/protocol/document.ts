@@ -1,6 +1,6 @@
 // The one function used, from its own module: the package index loads all 47 of semver's.
 import coerce from 'semver/functions/coerce';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { nearMissOf } from './near-miss';
 
 /**
@@ -63,46 +63,48 @@ export function isFqdn(name: string): boolean {
   return FQDN_PATTERN.test(name);
 }
 
-const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+const positiveInt = z.number({ error: 'expected a positive integer' }).check(z.int('expected a positive integer'), z.positive('expected a positive integer'));
 
 export const protocolVersionField = z
   .string({ error: 'expected a version string such as "1.0"' })
-  .refine((v) => coerce(v) !== null, { message: 'expected a semantic version such as "1.0" or "1.2.3"' });
+  .check(z.refine((v) => coerce(v) !== null, { error: 'expected a semantic version such as "1.0" or "1.2.3"' }));
 
 /** What a missing or non-string `server_name` is told. */
 export const SERVER_NAME_EXPECTED = 'expected the server\'s domain name, e.g. "chat.example.com"';
 
 export const serverNameField = z
   .string({ error: SERVER_NAME_EXPECTED })
-  .refine(isFqdn, { message: 'expected a fully qualified domain name in lower case, without port or trailing dot (e.g. chat.example.com)' });
+  .check(z.refine(isFqdn, { error: 'expected a fully qualified domain name in lower case, without port or trailing dot (e.g. chat.example.com)' }));
 
 export const featuresField = z
   .array(z.string({ error: 'expected feature names as strings' }), { error: 'expected an array of feature names' })
-  .refine((f) => f.includes('mls_messaging'), { message: 'must contain "mls_messaging" (required by the protocol)' });
+  .check(z.refine((f) => f.includes('mls_messaging'), { error: 'must contain "mls_messaging" (required by the protocol)' }));
 
 export const fingerprintField = z
   .string({ error: 'expected a string "sha256:<64 lower-case hex>"' })
-  .regex(FINGERPRINT_PATTERN, 'expected "sha256:" followed by 64 lower-case hex characters');
+  .check(z.regex(FINGERPRINT_PATTERN, 'expected "sha256:" followed by 64 lower-case hex characters'));
 
 const limitsError = { error: 'expected an object of positive integer limits' };
 
-const rateLimitsField = z.object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError).catchall(positiveInt);
-const messageLimitsField = z.object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError).catchall(positiveInt);
+const rateLimitsField = z.catchall(z.object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError), positiveInt);
+const messageLimitsField = z.catchall(z.object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError), positiveInt);
 
 const rd = DOCUMENT_DEFAULTS.rate_limits;
 const md = DOCUMENT_DEFAULTS.message_limits;
-const rateLimitsWithDefaults = z
-  .object(
+const rateLimitsWithDefaults = z.catchall(
+  z.object(
     {
-      federated_messages_per_minute: positiveInt.default(rd.federated_messages_per_minute),
-      announcements_per_hour: positiveInt.default(rd.announcements_per_hour),
+      federated_messages_per_minute: z._default(positiveInt, rd.federated_messages_per_minute),
+      announcements_per_hour: z._default(positiveInt, rd.announcements_per_hour),
     },
     limitsError,
-  )
-  .catchall(positiveInt);
-const messageLimitsWithDefaults = z
-  .object({ max_message_size: positiveInt.default(md.max_message_size), max_retention_days: positiveInt.default(md.max_retention_days) }, limitsError)
-  .catchall(positiveInt);
+  ),
+  positiveInt,
+);
+const messageLimitsWithDefaults = z.catchall(
+  z.object({ max_message_size: z._default(positiveInt, md.max_message_size), max_retention_days: z._default(positiveInt, md.max_retention_days) }, limitsError),
+  positiveInt,
+);
 
 /**
  * The document as a server must publish it, every field present: what a client accepts
@@ -123,19 +125,20 @@ export const publishedDocumentSchema = z.looseObject({
  * `server_name` required, the fingerprint optional (computed from `tls.cert` otherwise).
  */
 export const configuredDocumentSchema = z.looseObject({
-  protocol_version: protocolVersionField.default(DOCUMENT_DEFAULTS.protocol_version),
+  protocol_version: z._default(protocolVersionField, DOCUMENT_DEFAULTS.protocol_version),
   server_name: serverNameField,
-  federation_enabled: z.boolean({ error: 'expected true or false' }).default(DOCUMENT_DEFAULTS.federation_enabled),
-  supported_features: featuresField.default(() => [...DOCUMENT_DEFAULTS.supported_features]),
-  rate_limits: rateLimitsWithDefaults.default(() => ({ ...rd })),
-  message_limits: messageLimitsWithDefaults.default(() => ({ ...md })),
-  certificate_fingerprint: fingerprintField.optional(),
+  federation_enabled: z._default(z.boolean({ error: 'expected true or false' }), DOCUMENT_DEFAULTS.federation_enabled),
+  supported_features: z._default(featuresField, () => [...DOCUMENT_DEFAULTS.supported_features]),
+  rate_limits: z._default(rateLimitsWithDefaults, () => ({ ...rd })),
+  message_limits: z._default(messageLimitsWithDefaults, () => ({ ...md })),
+  certificate_fingerprint: z.optional(fingerprintField),
 });
 
-const rateLimitOverrides = z
-  .object({ federated_messages_per_minute: positiveInt.optional(), announcements_per_hour: positiveInt.optional() }, limitsError)
-  .catchall(positiveInt);
-const messageLimitOverrides = z.object({ max_message_size: positiveInt.optional(), max_retention_days: positiveInt.optional() }, limitsError).catchall(positiveInt);
+const rateLimitOverrides = z.catchall(
+  z.object({ federated_messages_per_minute: z.optional(positiveInt), announcements_per_hour: z.optional(positiveInt) }, limitsError),
+  positiveInt,
+);
+const messageLimitOverrides = z.catchall(z.object({ max_message_size: z.optional(positiveInt), max_retention_days: z.optional(positiveInt) }, limitsError), positiveInt);
 
 /**
  * The `discovery.document` block when the document comes from the upstream: every field
@@ -143,13 +146,13 @@ const messageLimitOverrides = z.object({ max_message_size: positiveInt.optional(
  * The same rules as a configured document for each field that is there.
  */
 export const documentOverridesSchema = z.looseObject({
-  protocol_version: protocolVersionField.optional(),
-  server_name: serverNameField.optional(),
-  federation_enabled: z.boolean({ error: 'expected true or false' }).optional(),
-  supported_features: featuresField.optional(),
-  rate_limits: rateLimitOverrides.optional(),
-  message_limits: messageLimitOverrides.optional(),
-  certificate_fingerprint: fingerprintField.optional(),
+  protocol_version: z.optional(protocolVersionField),
+  server_name: z.optional(serverNameField),
+  federation_enabled: z.optional(z.boolean({ error: 'expected true or false' })),
+  supported_features: z.optional(featuresField),
+  rate_limits: z.optional(rateLimitOverrides),
+  message_limits: z.optional(messageLimitOverrides),
+  certificate_fingerprint: z.optional(fingerprintField),
 });
 
 /** The fields the protocol defines, at the top of the document and inside its two limit objects. */

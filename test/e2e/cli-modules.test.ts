@@ -50,9 +50,16 @@ describe('the modules `serve` loads', () => {
   }
 
   it('from the bin: its one file, nothing from node_modules (the memory store needs neither undici nor ioredis)', async () => {
+    expect(await loadedBy(BIN)).toEqual([relative(ROOT, BIN)]);
+  });
+
+  it('from the bin with a YAML file: the yaml package besides, and only it', async () => {
     const file = join(cert.dir, 'serve.yaml');
     writeFileSync(file, 'logLevel: info\n');
-    expect(await loadedBy(BIN, ['--config', file])).toEqual([relative(ROOT, BIN)]);
+    const loaded = await loadedBy(BIN, ['--config', file]);
+    expect(loaded[0]).toBe(relative(ROOT, BIN));
+    expect(loaded.slice(1).filter((f) => !f.startsWith('node_modules/yaml/'))).toEqual([]);
+    expect(loaded.length).toBeGreaterThan(1);
   });
 
   it('from tsc’s modules: no other command’s code, and no YAML parser without a file', async () => {

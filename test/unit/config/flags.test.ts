@@ -1,17 +1,18 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SERVE_FLAGS } from '../../../src/config/flags';
 import { loadRawConfig } from '../../../src/config/load';
 import { configSchema } from '../../../src/config/schema';
 
 /** The schema at a dotted key, or undefined when the configuration has no such key. */
-function schemaAt(key: string): z.ZodType | undefined {
-  let schema: z.ZodType | undefined = configSchema;
+function schemaAt(key: string): z.ZodMiniType | undefined {
+  let schema: z.ZodMiniType | undefined = configSchema;
   for (const part of key.split('.')) {
-    while (schema !== undefined && !(schema instanceof z.ZodObject) && 'unwrap' in schema && typeof schema.unwrap === 'function') {
-      schema = (schema.unwrap as () => z.ZodType)();
+    // Through the wrappers (default, prefault, optional, nullable) to the object inside.
+    while (schema !== undefined && !(schema instanceof z.ZodMiniObject) && 'innerType' in schema._zod.def) {
+      schema = (schema._zod.def as { innerType: z.ZodMiniType }).innerType;
     }
-    if (!(schema instanceof z.ZodObject)) return undefined;
-    schema = (schema.shape as Record<string, z.ZodType | undefined>)[part];
+    if (!(schema instanceof z.ZodMiniObject)) return undefined;
+    schema = (schema.shape as Record<string, z.ZodMiniType | undefined>)[part];
   }
   return schema;
 }
