@@ -1,12 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import * as z from 'zod/mini';
+import { integerAtLeast } from '../validation/numbers';
 import { DEFAULTS } from './defaults';
 import { parseKey, parseMatch } from './rate-limit-rules';
 import { parseClusterNode, parseRedisUrl, redactRedisUrl, type RedisEndpoint } from './redis-target';
 
 const D = DEFAULTS.rateLimits;
 
-const positiveInt = z.number({ error: 'expected a positive integer' }).check(z.int('expected a positive integer'), z.positive('expected a positive integer'));
+const positiveInt = integerAtLeast(1, 'expected a positive integer');
 
 /** Rule names go into `RateLimit` headers (a structured-field string), metric labels and Redis keys (never a `{`). */
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { SERVER_NAME_EXPECTED, configuredDocumentSchema, documentOverridesSchema } from '../protocol/document';
+import { integerAtLeast } from '../validation/numbers';
 import { DEFAULTS, MIN_REFRESH_MS } from './defaults';
 import { parseListenAddress } from './listen-address';
 import { rateLimitsSchema } from './rate-limit-schema';
 
-const positiveInt = z.number({ error: 'expected a positive integer' }).check(z.int('expected a positive integer'), z.positive('expected a positive integer'));
-const nonNegativeInt = z.number({ error: 'expected an integer ≥ 0' }).check(z.int('expected an integer ≥ 0'), z.nonnegative('expected an integer ≥ 0'));
+const positiveInt = integerAtLeast(1, 'expected a positive integer');
+const nonNegativeInt = integerAtLeast(0, 'expected an integer ≥ 0');
 const bool = z.boolean({ error: 'expected true or false' });
 
 const listenAddress = z.union([z.string(), z.number()], { error: 'expected "host:port" or a port number' }).check(
@@ -91,12 +92,7 @@ const discoverySchema = z.prefault(
       {
         enabled: z._default(bool, DEFAULTS.discovery.enabled),
         source: z._default(z.enum(['config', 'upstream'], { error: 'expected "config" or "upstream"' }), DEFAULTS.discovery.source),
-        refreshMs: z._default(
-          z
-            .number({ error: `expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)` })
-            .check(z.int(`expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)`), z.gte(MIN_REFRESH_MS, `expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)`)),
-          DEFAULTS.discovery.refreshMs,
-        ),
+        refreshMs: z._default(integerAtLeast(MIN_REFRESH_MS, `expected an integer ≥ ${MIN_REFRESH_MS} (milliseconds)`), DEFAULTS.discovery.refreshMs),
         document: z.optional(documentOverridesSchema),
       },
       { error: 'expected an object with a "document" (server_name is required)' },
@@ -178,9 +174,10 @@ export const configSchema = z.strictObject({
       probe: z._default(probeSchema, { ...DEFAULTS.health.probe }),
       passive: z._default(passiveSchema, { ...DEFAULTS.health.passive }),
     }),
-    { probe: { ...DEFAULTS.health.probe }, passive: { ...DEFAULTS.health.passive } },
+    // Functions: zod copies an object default one level deep only, and nested objects would be shared between configurations.
+    () => ({ probe: { ...DEFAULTS.health.probe }, passive: { ...DEFAULTS.health.passive } }),
   ),
-  proxy: z._default(proxySchema, { ...DEFAULTS.proxy, paths: [...DEFAULTS.proxy.paths], trustedProxies: [] }),
+  proxy: z._default(proxySchema, () => ({ ...DEFAULTS.proxy, paths: [...DEFAULTS.proxy.paths], trustedProxies: [] })),
   rateLimits: z.prefault(rateLimitsSchema, {}),
   shutdown: z._default(
     z.strictObject({

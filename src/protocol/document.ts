@@ -1,6 +1,7 @@
 // The one function used, from its own module: the package index loads all 47 of semver's.
 import coerce from 'semver/functions/coerce';
 import * as z from 'zod/mini';
+import { integerAtLeast } from '../validation/numbers';
 import { nearMissOf } from './near-miss';
 
 /**
@@ -63,7 +64,7 @@ export function isFqdn(name: string): boolean {
   return FQDN_PATTERN.test(name);
 }
 
-const positiveInt = z.number({ error: 'expected a positive integer' }).check(z.int('expected a positive integer'), z.positive('expected a positive integer'));
+const positiveInt = integerAtLeast(1, 'expected a positive integer');
 
 export const protocolVersionField = z
   .string({ error: 'expected a version string such as "1.0"' })

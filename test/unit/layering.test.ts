@@ -9,7 +9,8 @@ const SRC = join(__dirname, '..', '..', 'src');
  * layer do not import each other (metrics does not know proxy types, say).
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['protocol', 'validation', 'version.ts'],
+  ['validation'],
+  ['protocol', 'version.ts'],
   ['errors.ts', 'net', 'http', 'tls', 'logger.ts'],
   ['config', 'client'],
   ['discovery', 'health', 'proxy', 'metrics', 'rate-limit', 'example-upstream'],

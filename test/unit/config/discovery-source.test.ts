@@ -76,6 +76,17 @@ describe('discovery.source and discovery.refreshMs', () => {
     ]);
   });
 
+  it('report a missing server_name beside a value that is no integer (zod stops its object-level checks at an integer check)', () => {
+    expect(problemsOf({ upstream: UPSTREAM, discovery: { refreshMs: 1000.5, document: { certificate_fingerprint: FP } } })).toEqual([
+      { path: 'discovery.refreshMs', message: 'expected an integer ≥ 1000 (milliseconds) (got 1000.5)' },
+      { path: 'discovery.document.server_name', message: 'expected the server\'s domain name, e.g. "chat.example.com" (missing)' },
+    ]);
+    expect(problemsOf({ upstream: UPSTREAM, discovery: { document: { certificate_fingerprint: FP, message_limits: { max_message_size: 1.5 } } } })).toEqual([
+      { path: 'discovery.document.message_limits.max_message_size', message: 'expected a positive integer (got 1.5)' },
+      { path: 'discovery.document.server_name', message: 'expected the server\'s domain name, e.g. "chat.example.com" (missing)' },
+    ]);
+  });
+
   it('check near misses among the overrides too', () => {
     expect(problemsOf({ upstream: UPSTREAM, discovery: { source: 'upstream', document: { certificate_fingerprint: FP, federation_enable: false } } })).toEqual([
       { path: 'discovery.document.federation_enable', message: expect.stringContaining('did you mean "federation_enabled"?') },

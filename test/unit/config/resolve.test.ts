@@ -55,6 +55,16 @@ describe('resolveConfig', () => {
     });
   });
 
+  it('gives each configuration defaults of its own, nothing shared with another one', () => {
+    const a = resolveConfig(minimal, 'library').config;
+    const b = resolveConfig(minimal, 'library').config;
+    expect(b).toEqual(a);
+    expect(b.health.probe).not.toBe(a.health.probe);
+    expect(b.health.passive).not.toBe(a.health.passive);
+    expect(b.proxy.paths).not.toBe(a.proxy.paths);
+    expect(b.proxy.trustedProxies).not.toBe(a.proxy.trustedProxies);
+  });
+
   it('opens the metrics listener by default only for serve', () => {
     const { config } = resolveConfig({ ...minimal, tls: { cert: cert.certPath, key: cert.keyPath }, discovery: { document: { server_name: 'chat.example.com' } } }, 'serve');
     expect(config.metrics.listen).toEqual({ host: '0.0.0.0', port: 9464 });
