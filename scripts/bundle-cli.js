@@ -27,14 +27,20 @@ const root = path.join(__dirname, '..');
 /**
  * prom-client requires @opentelemetry/api at load, for exemplars only (`enableExemplars`,
  * which the gateway does not set). In the bundle it is a stand-in that requires the real
- * package from node_modules the first time any of it is read: 0.4 MiB of idle RSS.
+ * package the first time any of it is read, as prom-client would (from prom-client's own
+ * folder: npm may nest it there): 0.4 MiB of idle RSS.
  */
 const lazyOpenTelemetry = {
   name: 'lazy-opentelemetry-api',
   setup(build) {
-    build.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => (args.namespace === 'lazy' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy' }));
+    build.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => ({ path: args.path, namespace: 'lazy' }));
     build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
-      contents: `let api; module.exports = new Proxy({}, { get: (_, key) => (api ??= require(${JSON.stringify(args.path)}))[key] });`,
+      contents: [
+        "const { createRequire } = require('node:module');",
+        'let api;',
+        `const load = () => (api ??= createRequire(createRequire(__filename).resolve('prom-client'))(${JSON.stringify(args.path)}));`,
+        'module.exports = new Proxy({}, { get: (_, key) => load()[key] });',
+      ].join('\n'),
       loader: 'js',
       resolveDir: root,
     }));
@@ -69,4 +75,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { bundleCli };
+module.exports = { bundleCli, lazyOpenTelemetry };
