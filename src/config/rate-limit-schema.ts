@@ -1,13 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import * as z from 'zod/mini';
-import { integerAtLeast } from '../validation/numbers';
+import { positiveInteger } from '../validation/numbers';
 import { DEFAULTS } from './defaults';
 import { parseKey, parseMatch } from './rate-limit-rules';
 import { parseClusterNode, parseRedisUrl, redactRedisUrl, type RedisEndpoint } from './redis-target';
 
 const D = DEFAULTS.rateLimits;
-
-const positiveInt = integerAtLeast(1, 'expected a positive integer');
 
 /** Rule names go into `RateLimit` headers (a structured-field string), metric labels and Redis keys (never a `{`). */
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -28,7 +26,7 @@ const rule = z.strictObject({
   name: z.string({ error: 'expected a rule name' }).check(z.regex(RULE_NAME, 'expected 1–64 letters, digits, "_", "-" or "." (starting with a letter or digit)')),
   match: z.array(matchEntry, { error: 'expected a list of path prefixes' }).check(z.minLength(1, 'expected at least one path prefix')),
   key: ruleKey,
-  limit: positiveInt,
+  limit: positiveInteger,
   windowMs: z
     .number({ error: 'expected milliseconds, at least 1000' })
     .check(z.int('expected whole milliseconds'), z.gte(1000, 'expected at least 1000 ms (answers count in seconds)')),
@@ -67,7 +65,7 @@ const redis = z.strictObject({
       .check(z.maxLength(64, 'expected at most 64 characters'), z.regex(/^[^{}\s]*$/, 'expected no "{", "}" or spaces (braces would move keys between Cluster slots)')),
     D.redis.keyPrefix,
   ),
-  timeoutMs: z._default(positiveInt, D.redis.timeoutMs),
+  timeoutMs: z._default(positiveInteger, D.redis.timeoutMs),
   client: z.optional(z.custom<Redis | Cluster>(isRedisClient, { error: 'expected an ioredis Redis or Cluster instance (library only: a file cannot hold one)' })),
 });
 
@@ -81,8 +79,8 @@ export const rateLimitsSchema = z
     store: z._default(z.enum(['memory', 'redis'], { error: 'expected memory or redis' }), D.store),
     redis: z.prefault(redis, {}),
     onStoreError: z._default(z.enum(['allow', 'deny'], { error: 'expected allow or deny' }), D.onStoreError),
-    replicas: z._default(positiveInt, D.replicas),
-    maxKeys: z._default(positiveInt, D.maxKeys),
+    replicas: z._default(positiveInteger, D.replicas),
+    maxKeys: z._default(positiveInteger, D.maxKeys),
     rules: z._default(z.nullable(z.array(rule, { error: 'expected a list of rules' })), D.rules),
   })
   .check(

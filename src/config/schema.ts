@@ -1,12 +1,11 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { SERVER_NAME_EXPECTED, configuredDocumentSchema, documentOverridesSchema } from '../protocol/document';
-import { integerAtLeast } from '../validation/numbers';
+import { integerAtLeast, positiveInteger } from '../validation/numbers';
 import { DEFAULTS, MIN_REFRESH_MS } from './defaults';
 import { parseListenAddress } from './listen-address';
 import { rateLimitsSchema } from './rate-limit-schema';
 
-const positiveInt = integerAtLeast(1, 'expected a positive integer');
 const nonNegativeInt = integerAtLeast(0, 'expected an integer ≥ 0');
 const bool = z.boolean({ error: 'expected true or false' });
 
@@ -112,7 +111,7 @@ const discoverySchema = z.prefault(
       // A configured document gets the protocol's defaults (an invalid one is reported, and its value dropped).
       z.overwrite((d) => {
         if (d.source !== 'config') return { ...d, document: d.document ?? {} };
-        const configured = configuredDocumentSchema.safeParse(d.document ?? {}, { jitless: true });
+        const configured = configuredDocumentSchema.safeParse(d.document ?? {});
         return configured.success ? { ...d, document: configured.data } : d;
       }),
     ),
@@ -121,29 +120,29 @@ const discoverySchema = z.prefault(
 
 const probeSchema = z.strictObject({
   path: z._default(probePath, DEFAULTS.health.probe.path),
-  intervalMs: z._default(positiveInt, DEFAULTS.health.probe.intervalMs),
-  timeoutMs: z._default(positiveInt, DEFAULTS.health.probe.timeoutMs),
-  unhealthyThreshold: z._default(positiveInt, DEFAULTS.health.probe.unhealthyThreshold),
-  healthyThreshold: z._default(positiveInt, DEFAULTS.health.probe.healthyThreshold),
+  intervalMs: z._default(positiveInteger, DEFAULTS.health.probe.intervalMs),
+  timeoutMs: z._default(positiveInteger, DEFAULTS.health.probe.timeoutMs),
+  unhealthyThreshold: z._default(positiveInteger, DEFAULTS.health.probe.unhealthyThreshold),
+  healthyThreshold: z._default(positiveInteger, DEFAULTS.health.probe.healthyThreshold),
 });
 
 const passiveSchema = z.strictObject({
-  windowMs: z._default(positiveInt, DEFAULTS.health.passive.windowMs),
-  minRequests: z._default(positiveInt, DEFAULTS.health.passive.minRequests),
+  windowMs: z._default(positiveInteger, DEFAULTS.health.passive.windowMs),
+  minRequests: z._default(positiveInteger, DEFAULTS.health.passive.minRequests),
   errorRate: z._default(
     z
       .number({ error: 'expected a share between 0 and 1' })
       .check(z.gt(0, 'expected a share between 0 (exclusive) and 1'), z.lte(1, 'expected a share between 0 (exclusive) and 1')),
     DEFAULTS.health.passive.errorRate,
   ),
-  p95LatencyMs: z._default(positiveInt, DEFAULTS.health.passive.p95LatencyMs),
+  p95LatencyMs: z._default(positiveInteger, DEFAULTS.health.passive.p95LatencyMs),
 });
 
 const proxySchema = z.strictObject({
-  timeoutMs: z._default(positiveInt, DEFAULTS.proxy.timeoutMs),
+  timeoutMs: z._default(positiveInteger, DEFAULTS.proxy.timeoutMs),
   failFast: z._default(bool, DEFAULTS.proxy.failFast),
-  maxBodyBytes: z._default(z.nullable(positiveInt), DEFAULTS.proxy.maxBodyBytes),
-  maxConnections: z._default(positiveInt, DEFAULTS.proxy.maxConnections),
+  maxBodyBytes: z._default(z.nullable(positiveInteger), DEFAULTS.proxy.maxBodyBytes),
+  maxConnections: z._default(positiveInteger, DEFAULTS.proxy.maxConnections),
   engine: z._default(z.enum(['net', 'undici'], { error: 'expected "net" or "undici"' }), DEFAULTS.proxy.engine),
   parsedBody: z._default(z.enum(['reject', 'reserialize'], { error: 'expected "reject" or "reserialize"' }), DEFAULTS.proxy.parsedBody),
   paths: z._default(z.array(pathPrefix, { error: 'expected a list of path prefixes such as ["/v1/", "/federation/"]' }), () => [...DEFAULTS.proxy.paths]),

@@ -1,7 +1,7 @@
 // The one function used, from its own module: the package index loads all 47 of semver's.
 import coerce from 'semver/functions/coerce';
 import * as z from 'zod/mini';
-import { integerAtLeast } from '../validation/numbers';
+import { positiveInteger } from '../validation/numbers';
 import { nearMissOf } from './near-miss';
 
 /**
@@ -64,8 +64,6 @@ export function isFqdn(name: string): boolean {
   return FQDN_PATTERN.test(name);
 }
 
-const positiveInt = integerAtLeast(1, 'expected a positive integer');
-
 export const protocolVersionField = z
   .string({ error: 'expected a version string such as "1.0"' })
   .check(z.refine((v) => coerce(v) !== null, { error: 'expected a semantic version such as "1.0" or "1.2.3"' }));
@@ -87,24 +85,24 @@ export const fingerprintField = z
 
 const limitsError = { error: 'expected an object of positive integer limits' };
 
-const rateLimitsField = z.catchall(z.object({ federated_messages_per_minute: positiveInt, announcements_per_hour: positiveInt }, limitsError), positiveInt);
-const messageLimitsField = z.catchall(z.object({ max_message_size: positiveInt, max_retention_days: positiveInt }, limitsError), positiveInt);
+const rateLimitsField = z.catchall(z.object({ federated_messages_per_minute: positiveInteger, announcements_per_hour: positiveInteger }, limitsError), positiveInteger);
+const messageLimitsField = z.catchall(z.object({ max_message_size: positiveInteger, max_retention_days: positiveInteger }, limitsError), positiveInteger);
 
 const rd = DOCUMENT_DEFAULTS.rate_limits;
 const md = DOCUMENT_DEFAULTS.message_limits;
 const rateLimitsWithDefaults = z.catchall(
   z.object(
     {
-      federated_messages_per_minute: z._default(positiveInt, rd.federated_messages_per_minute),
-      announcements_per_hour: z._default(positiveInt, rd.announcements_per_hour),
+      federated_messages_per_minute: z._default(positiveInteger, rd.federated_messages_per_minute),
+      announcements_per_hour: z._default(positiveInteger, rd.announcements_per_hour),
     },
     limitsError,
   ),
-  positiveInt,
+  positiveInteger,
 );
 const messageLimitsWithDefaults = z.catchall(
-  z.object({ max_message_size: z._default(positiveInt, md.max_message_size), max_retention_days: z._default(positiveInt, md.max_retention_days) }, limitsError),
-  positiveInt,
+  z.object({ max_message_size: z._default(positiveInteger, md.max_message_size), max_retention_days: z._default(positiveInteger, md.max_retention_days) }, limitsError),
+  positiveInteger,
 );
 
 /**
@@ -136,10 +134,13 @@ export const configuredDocumentSchema = z.looseObject({
 });
 
 const rateLimitOverrides = z.catchall(
-  z.object({ federated_messages_per_minute: z.optional(positiveInt), announcements_per_hour: z.optional(positiveInt) }, limitsError),
-  positiveInt,
+  z.object({ federated_messages_per_minute: z.optional(positiveInteger), announcements_per_hour: z.optional(positiveInteger) }, limitsError),
+  positiveInteger,
 );
-const messageLimitOverrides = z.catchall(z.object({ max_message_size: z.optional(positiveInt), max_retention_days: z.optional(positiveInt) }, limitsError), positiveInt);
+const messageLimitOverrides = z.catchall(
+  z.object({ max_message_size: z.optional(positiveInteger), max_retention_days: z.optional(positiveInteger) }, limitsError),
+  positiveInteger,
+);
 
 /**
  * The `discovery.document` block when the document comes from the upstream: every field

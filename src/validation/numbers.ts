@@ -10,3 +10,6 @@ import * as z from 'zod/mini';
 export function integerAtLeast(min: number, message: string): z.ZodMiniNumber<number> {
   return z.number({ error: message }).check(z.refine((value) => Number.isSafeInteger(value) && value >= min, { error: message }));
 }
+
+/** A whole number ≥ 1: counts, limits and milliseconds throughout the configuration and the document. */
+export const positiveInteger = integerAtLeast(1, 'expected a positive integer');

@@ -6,11 +6,7 @@ import { en } from 'zod/v4/locales';
 // the app around a mounted gateway sets for its own schemas.
 const english = en().localeError;
 
-/**
- * `schema.safeParse(input)` with zod's English messages. Without zod's eval-compiled fast
- * path: these parses are rare (a configuration, a document, a file), and each compiled
- * parser would be code kept for the life of the process.
- */
+/** `schema.safeParse(input)` with zod's English messages. */
 export function safeParse<S extends z.ZodMiniType>(schema: S, input: unknown, options: { reportInput?: boolean } = {}): z.core.util.SafeParseResult<z.output<S>> {
-  return schema.safeParse(input, { error: english, jitless: true, ...options });
+  return schema.safeParse(input, { error: english, ...options });
 }
