@@ -1,5 +1,4 @@
 import type * as z from 'zod/mini';
-import { ZodMiniDefault, ZodMiniObject, ZodMiniOptional } from 'zod/mini';
 import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../tls/material';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { DOCUMENT_DEFAULTS, documentNearMisses, type MessageLimits, type RateLimits } from '../protocol/document';
@@ -10,6 +9,7 @@ import { parseListenAddress } from './listen-address';
 import { readRedisCa, resolveRateLimits } from './resolve-rate-limits';
 import type { HostPort, ResolvedConfig, ResolvedDiscovery } from './options';
 import { configSchema, type ParsedConfig } from './schema';
+import { knownKeysAt } from './schema-at';
 import { safeParse } from '../validation/parse';
 
 /** Where the configuration is used: `serve` needs a certificate and key and opens the metrics listener by default. */
@@ -124,7 +124,7 @@ function hostPort(value: string | number): HostPort {
 function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
   const path = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeys(issue.path);
+    const known = knownKeysAt(issue.path);
     const hint = known ? ` (expected one of: ${known.join(', ')})` : '';
     return issue.keys.map((key) => {
       const near = known && nearMissOf(key, known);
@@ -146,20 +146,6 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** Keys the schema knows at a path, for "did you mean" hints on unknown keys. */
-function knownKeys(path: readonly PropertyKey[]): string[] | undefined {
-  let schema: z.ZodMiniType = configSchema;
-  for (const key of [...path, undefined]) {
-    while (schema instanceof ZodMiniDefault || schema instanceof ZodMiniOptional) schema = schema._zod.def.innerType as z.ZodMiniType;
-    if (!(schema instanceof ZodMiniObject)) return undefined;
-    if (key === undefined) return Object.keys(schema.shape);
-    const next = (schema.shape as Record<string, z.ZodMiniType>)[String(key)];
-    if (!next) return undefined;
-    schema = next;
-  }
-  return undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,21 +1,6 @@
-import * as z from 'zod/mini';
 import { SERVE_FLAGS } from '../../../src/config/flags';
 import { loadRawConfig } from '../../../src/config/load';
-import { configSchema } from '../../../src/config/schema';
-
-/** The schema at a dotted key, or undefined when the configuration has no such key. */
-function schemaAt(key: string): z.ZodMiniType | undefined {
-  let schema: z.ZodMiniType | undefined = configSchema;
-  for (const part of key.split('.')) {
-    // Through the wrappers (default, prefault, optional, nullable) to the object inside.
-    while (schema !== undefined && !(schema instanceof z.ZodMiniObject) && 'innerType' in schema._zod.def) {
-      schema = (schema._zod.def as { innerType: z.ZodMiniType }).innerType;
-    }
-    if (!(schema instanceof z.ZodMiniObject)) return undefined;
-    schema = (schema.shape as Record<string, z.ZodMiniType | undefined>)[part];
-  }
-  return schema;
-}
+import { schemaAt } from '../../../src/config/schema-at';
 
 describe('the serve flag table', () => {
   it('gives every flag and every environment variable once', () => {
@@ -26,7 +11,7 @@ describe('the serve flag table', () => {
   });
 
   it.each(SERVE_FLAGS.filter((f) => f.key !== undefined).map((f) => [f.key!]))('points at a real configuration key: %s', (key) => {
-    expect(schemaAt(key)).toBeDefined();
+    expect(schemaAt(key.split('.'))).toBeDefined();
   });
 
   it('fills each key from its flag and from its environment variable', () => {

@@ -162,6 +162,21 @@ describe('resolveConfig', () => {
     );
   });
 
+  it('names the keys that exist under blocks with defaults of their own and in list entries too', () => {
+    const rule = { name: 'r', match: ['/v1/'], key: 'ip', limt: 5, windowMs: 1000 };
+    const problems = problemsOf({ ...minimal, discovery: { ...minimal.discovery, enabeld: true }, rateLimits: { enabld: true, rules: [rule] } });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'discovery.enabeld', message: expect.stringMatching(/^unknown key: did you mean "enabled"\? \(expected one of: enabled, source, refreshMs, document\)$/) },
+        { path: 'rateLimits.enabld', message: expect.stringMatching(/^unknown key: did you mean "enabled"\?/) },
+      ]),
+    );
+    expect(problemsOf({ ...minimal, rateLimits: { rules: [rule] } })).toEqual([
+      { path: 'rateLimits.rules[0].limit', message: 'expected a positive integer (missing)' },
+      { path: 'rateLimits.rules[0].limt', message: 'unknown key: did you mean "limit"? (expected one of: name, match, key, limit, windowMs)' },
+    ]);
+  });
+
   it('requires a certificate and key for serve', () => {
     const problems = problemsOf({ ...minimal }, 'serve');
     expect(problems.map((p) => p.path)).toEqual(['tls.cert', 'tls.key']);
