@@ -237,6 +237,11 @@ class Daemon {
     return statusBytes(this.pid, 'VmRSS');
   }
 
+  /** Peak resident set size (VmHWM), in bytes. */
+  peakRssBytes() {
+    return statusBytes(this.pid, 'VmHWM');
+  }
+
   async stop() {
     this.kill();
     await this.exited;

@@ -129,6 +129,21 @@ function oneProcessSection(o) {
     table(['phase', 'RSS after', 'peak RSS (VmHWM)', 'req/s', 'p99 ms', 'CPU µs/req', ''], phaseRows),
     '',
   );
+  const sc = o.sidecarLoads;
+  if (sc) {
+    parts.push(
+      `The sidecar as shipped under load: a fresh \`cryptid-gateway serve\` (the bin, HTTPS, metrics listener, logs; same Node, flags and environment), a process of its own, after the idle readings above. Peak RSS is VmHWM${sc.canReset ? ', reset before each load' : ' since its start'}.`,
+      '',
+      table(
+        ['load', 'RSS after', 'peak RSS (VmHWM)', 'req/s', 'p99 ms', 'CPU µs/req', 'errors'],
+        [
+          ['after start', bytes(sc.start.vmRss), bytes(sc.start.vmHwm), '', '', '', ''],
+          ...sc.phases.map((p) => [p.name, bytes(p.after), bytes(p.vmHwm), int(p.rps), ms(p.p99Ms), fixed(p.cpuUs, 0), int(p.errors)]),
+        ],
+      ),
+      '',
+    );
+  }
   const s = o.peakSample;
   if (s) {
     const space = (name) => s.spaces?.[name];
@@ -189,6 +204,14 @@ function checks(results) {
       `${bytes(one.peakRss)} (phase "${one.peakPhase}"); ${bytes(one.peakRssWithoutTunnels)} over the phases before the idle tunnels`,
       full(one.tunnels?.requested ?? 0) ? one.peakRss <= 80 * MiB : 'not judged (fewer than 10,000 tunnels)',
     );
+    if (one.sidecarLoads) {
+      const sc = one.sidecarLoads;
+      add(
+        '… the sidecar as shipped (the bin, HTTPS, a process of its own) under small GETs and 64 KiB POSTs ≤ 80 MiB',
+        `${bytes(sc.peakRss)} (${sc.phases.map((p) => `${p.name.split(',')[0]} ${bytes(p.vmHwm)}`).join(', ')})`,
+        sc.peakRss <= 80 * MiB,
+      );
+    }
     // Judged on the idle reading: right after start, V8's young generation is still sized for
     // start-up's allocation; a sidecar idles far longer than these seconds.
     const then = (rss, later) => (Number.isFinite(later) ? `${bytes(rss)} → ${bytes(later)}` : bytes(rss));

@@ -145,6 +145,49 @@ async function startSidecar(ctx, upstream, main) {
   }
 }
 
+/**
+ * The sidecar as shipped under load: a fresh `cryptid-gateway serve` (the bin, HTTPS, its
+ * metrics listener and logs) carries small GETs, then 64 KiB POSTs, and its peak (VmHWM) is
+ * read over each. The phases below are library mode over plain HTTP; a pod runs this process,
+ * with TLS's buffers and the bin's own heap sizing (under HTTPS V8 let its old generation
+ * grow from 8 to over 30 MiB of garbage before its next full collection: docs/operations.md,
+ * Memory).
+ */
+async function sidecarUnderLoad(ctx, upstream) {
+  const dist = ctx.dist ?? path.join(__dirname, '..', '..', 'dist');
+  let sidecar;
+  try {
+    sidecar = await startSidecar(ctx, upstream, path.join(dist, 'cryptid-gateway.js'));
+    const start = { vmRss: sidecar.rssBytes(), vmHwm: sidecar.peakRssBytes() };
+    const canReset = resetPeak(sidecar.pid);
+    const loads = [
+      ['small GET, 50 connections', '/v1/ping', 50, { method: 'GET' }],
+      ['64 KiB POST, 20 connections', '/v1/messages', 20, { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } }],
+    ];
+    const phases = [];
+    for (const [name, urlPath, connections, request] of loads) {
+      if (canReset) resetPeak(sidecar.pid);
+      const window = { start: () => (window.cpu0 = sidecar.cpuSeconds()), end: () => (window.cpu1 = sidecar.cpuSeconds()) };
+      const r = await wrkWindow(ctx, `${sidecar.url}${urlPath}`, connections, request, window);
+      phases.push({
+        name,
+        rps: r.rps,
+        p99Ms: r.p99Ms,
+        errors: r.errors,
+        cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6,
+        vmHwm: sidecar.peakRssBytes(),
+        after: sidecar.rssBytes(),
+      });
+    }
+    return { start, phases, canReset, peakRss: Math.max(start.vmHwm, ...phases.map((p) => p.vmHwm)) };
+  } catch (err) {
+    ctx.warn(`one process · the sidecar under load: ${err.message.split('\n')[0]}`);
+    return undefined;
+  } finally {
+    await sidecar?.stop();
+  }
+}
+
 /** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
 function bigPost(url, bytes) {
   return new Promise((resolve, reject) => {
@@ -249,6 +292,8 @@ async function run(ctx) {
     // Read once the floors are done, so a little later than IDLE_MS: the report says when.
     idle.idleRss = gateway.rssBytes();
     idle.idleAfterS = (Date.now() - readyAt) / 1000;
+    ctx.progress('one process · the sidecar as shipped (the bin, HTTPS) under small GETs and 64 KiB POSTs');
+    const sidecarLoads = await sidecarUnderLoad(ctx, upstream);
     const phases = [];
     const phase = async (name, fn) => {
       ctx.progress(`one process · ${name}`);
@@ -414,6 +459,7 @@ async function run(ctx) {
         canReset,
         idle,
         floors: floorsAfterStart,
+        sidecarLoads,
         phases,
         peakRss: Math.max(idle.vmHwm, ...phases.map((p) => p.vmHwm)),
         peakRssWithoutTunnels: Math.max(idle.vmHwm, ...nonTunnel.map((p) => p.vmHwm)),
