@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import * as z from 'zod/mini';
-import { positiveInteger } from '../validation/numbers';
+import { integerAtLeast, positiveInteger } from '../validation/numbers';
 import { DEFAULTS } from './defaults';
 import { parseKey, parseMatch } from './rate-limit-rules';
 import { parseClusterNode, parseRedisUrl, redactRedisUrl, type RedisEndpoint } from './redis-target';
@@ -27,9 +27,10 @@ const rule = z.strictObject({
   match: z.array(matchEntry, { error: 'expected a list of path prefixes' }).check(z.minLength(1, 'expected at least one path prefix')),
   key: ruleKey,
   limit: positiveInteger,
-  windowMs: z
-    .number({ error: 'expected milliseconds, at least 1000' })
-    .check(z.int('expected whole milliseconds'), z.gte(1000, 'expected at least 1000 ms (answers count in seconds)')),
+  windowMs: integerAtLeast(1000, 'expected at least 1000 ms (answers count in seconds)', {
+    notNumber: 'expected milliseconds, at least 1000',
+    notWhole: 'expected whole milliseconds',
+  }),
 });
 
 const redisUrl = z.string({ error: 'expected a redis:// or rediss:// URL' }).check(

@@ -88,6 +88,17 @@ describe('rateLimits in the configuration', () => {
     expect(problems).toContainEqual({ path, message: expect.stringMatching(message) });
   });
 
+  it('lists a rule whose windowMs is no whole number beside the store-level problems (an integer check must not stop them)', () => {
+    expect(problemsOf({ store: 'redis', rules: [{ ...rule, windowMs: 1000.5 }] })).toEqual([
+      { path: 'rateLimits.rules[0].windowMs', message: 'expected whole milliseconds (got 1000.5)' },
+      { path: 'rateLimits.redis.url', message: expect.stringMatching(/required with store: redis.*\(missing\)/) },
+    ]);
+    expect(problemsOf({ rules: [{ ...rule, windowMs: 999.5 }] })).toEqual([{ path: 'rateLimits.rules[0].windowMs', message: 'expected whole milliseconds (got 999.5)' }]);
+    expect(problemsOf({ rules: [{ ...rule, windowMs: '1s' }] })).toEqual([
+      { path: 'rateLimits.rules[0].windowMs', message: 'expected milliseconds, at least 1000 (got "1s")' },
+    ]);
+  });
+
   it('refuses two rules with one name', () => {
     expect(problemsOf({ rules: [rule, rule] })).toEqual([{ path: 'rateLimits.rules[1].name', message: expect.stringMatching(/unique/) }]);
   });
