@@ -167,17 +167,8 @@ async function sidecarUnderLoad(ctx, upstream) {
     const phases = [];
     for (const [name, urlPath, connections, request] of loads) {
       if (canReset) resetPeak(sidecar.pid);
-      const window = { start: () => (window.cpu0 = sidecar.cpuSeconds()), end: () => (window.cpu1 = sidecar.cpuSeconds()) };
-      const r = await wrkWindow(ctx, `${sidecar.url}${urlPath}`, connections, request, window);
-      phases.push({
-        name,
-        rps: r.rps,
-        p99Ms: r.p99Ms,
-        errors: r.errors,
-        cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6,
-        vmHwm: sidecar.peakRssBytes(),
-        after: sidecar.rssBytes(),
-      });
+      const r = await wrkCpu(ctx, sidecar, urlPath, connections, request);
+      phases.push({ name, ...r, vmHwm: sidecar.peakRssBytes(), after: sidecar.rssBytes() });
     }
     return { start, phases, canReset, peakRss: Math.max(start.vmHwm, ...phases.map((p) => p.vmHwm)) };
   } catch (err) {
@@ -186,6 +177,13 @@ async function sidecarUnderLoad(ctx, upstream) {
   } finally {
     await sidecar?.stop();
   }
+}
+
+/** One warmed wrk run against `target` (a child with a url): req/s, p99, errors and the target's CPU µs per request over the measured run. */
+async function wrkCpu(ctx, target, urlPath, connections, request) {
+  const window = { start: () => (window.cpu0 = target.cpuSeconds()), end: () => (window.cpu1 = target.cpuSeconds()) };
+  const r = await wrkWindow(ctx, `${target.url}${urlPath}`, connections, request, window);
+  return { rps: r.rps, p99Ms: r.p99Ms, errors: r.errors, cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6 };
 }
 
 /** Streams `bytes` to `url` in 64 KiB writes, honouring backpressure; resolves with the answer. */
@@ -311,12 +309,7 @@ async function run(ctx) {
       phases.push(entry);
       return entry;
     };
-    const wrkPhase = (name, urlPath, connections, request) =>
-      phase(name, async () => {
-        const window = { start: () => (window.cpu0 = gateway.cpuSeconds()), end: () => (window.cpu1 = gateway.cpuSeconds()) };
-        const r = await wrkWindow(ctx, `${gateway.url}${urlPath}`, connections, request, window);
-        return { rps: r.rps, p99Ms: r.p99Ms, errors: r.errors, cpuUs: ((window.cpu1 - window.cpu0) / r.requests) * 1e6 };
-      });
+    const wrkPhase = (name, urlPath, connections, request) => phase(name, () => wrkCpu(ctx, gateway, urlPath, connections, request));
     let big;
     // undici's HTTP parser is WebAssembly: its first traffic gets it compiled again by the
     // optimizing tier in the background, a transient of its own, kept out of the phases below.
