@@ -39,6 +39,25 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
     expect(newSpace([])).toBeGreaterThan(bound);
   });
 
+  it('cap the heap below the size at which V8 lets the old generation grow fourfold', () => {
+    // V8's --trace-gc-verbose names the factor it grows the old generation by after a full
+    // collection ([HeapController]; Node 24 prints one for its global limit as well): 4 for
+    // the largest heap limits (Node's default with 4 GiB of memory or more), 1.6 with the
+    // image's 1 GiB. Old objects kept and young garbage made, for a few full collections.
+    const script =
+      'const keep = []; let junk = []; for (let i = 0; i < 4e6; i++) { junk.push({ i, s: "x" + i });' +
+      ' if (junk.length > 1000) { keep.push(junk[0]); junk = []; } if (keep.length > 3000 && i % 2e5 === 0) keep.splice(0, 1000); }' +
+      ' console.log("heap limit", require("v8").getHeapStatistics().heap_size_limit)';
+    const out = execFileSync(process.execPath, [...nodeFlags(), '--trace-gc-verbose', '-e', script]).toString();
+    const factors = [...out.matchAll(/\[HeapController\] factor (\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
+    expect(factors.length).toBeGreaterThan(0);
+    expect(Math.max(...factors)).toBeLessThanOrEqual(2);
+    const old = nodeFlags().find((f) => f.startsWith('--max-old-space-size='));
+    const limitMiB = Number(/heap limit (\d+)/.exec(out)?.[1]) / 2 ** 20;
+    expect(limitMiB).toBeGreaterThanOrEqual(Number(old?.split('=')[1]));
+    expect(limitMiB).toBeLessThan(Number(old?.split('=')[1]) + 256);
+  });
+
   it('are the image entrypoint’s', () => {
     const entrypoint = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--entrypoint', '/app/main.js']).toString()) as string[];
     expect(entrypoint).toEqual(['/usr/local/bin/node', ...nodeFlags(), '/app/main.js']);
