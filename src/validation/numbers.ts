@@ -2,10 +2,10 @@ import * as z from 'zod/mini';
 
 /**
  * A number that is a whole number ≥ `min` (and a safe integer), every failure told
- * `message` unless `notNumber` or `notWhole` words that case. One check, and one that lets the parse go on: zod's own integer check
- * (`z.int()`) marks its issue as an explicit abort, which skips every check of the objects
- * above it, even those asked to run regardless (`when`): a `discovery.refreshMs` of 1000.5
- * hid a missing `server_name`.
+ * `message` unless `notNumber` or `notWhole` words that case. One check, and one that lets
+ * the parse go on: zod's own integer check (`z.int()`) marks its issue as an explicit
+ * abort, which skips every check of the objects above it, even those asked to run
+ * regardless (`when`): a `discovery.refreshMs` of 1000.5 hid a missing `server_name`.
  */
 export function integerAtLeast(
   min: number,
