@@ -45,6 +45,10 @@ const LF = 10;
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** 1 for each byte a field name may have (a token), and for each a field value may have: the two rules above, byte by byte. */
+const TOKEN_BYTE = byteTable((byte) => TOKEN.test(String.fromCharCode(byte)));
+const VALUE_BYTE = byteTable((byte) => FIELD_VALUE.test(String.fromCharCode(byte)));
+const COLON = 58;
 const DIGITS = /^\d{1,15}$/;
 // At most 13 hex digits: every size below 2^52 is exact as a JavaScript number.
 const HEX = /^[0-9a-fA-F]{1,13}$/;
@@ -194,8 +198,12 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const first = lines[0]!;
+    // Line by line in place, each byte checked against a table: no array of lines and no
+    // regular expression per field, the parser being on every proxied response's path.
+    const size = text.length;
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd < 0) lineEnd = size;
+    const first = lineEnd === size ? text : text.slice(0, lineEnd);
     const statusCode = statusCodeOf(first);
     const http11 = first.charCodeAt(7) === 49; // HTTP/1.1
     const rawHeaders: string[] = [];
@@ -204,14 +212,25 @@ export class ResponseParser {
     let transferEncoding = false;
     let saidClose = false;
     let saidKeepAlive = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header line');
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header name');
-      const value = trimOws(line.slice(colon + 1));
-      if (!FIELD_VALUE.test(value)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
+    for (let start = lineEnd + 2; start <= size; start = lineEnd + 2) {
+      lineEnd = text.indexOf('\r\n', start);
+      if (lineEnd < 0) lineEnd = size;
+      let colon = start;
+      while (colon < lineEnd && TOKEN_BYTE[text.charCodeAt(colon)] === 1) colon++;
+      if (colon === start || colon === lineEnd || text.charCodeAt(colon) !== COLON) {
+        const anyColon = text.indexOf(':', start);
+        const named = anyColon > start && anyColon < lineEnd;
+        throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', named ? 'invalid header name' : 'invalid header line');
+      }
+      const name = text.slice(start, colon);
+      let from = colon + 1;
+      let to = lineEnd;
+      while (from < to && isOws(text.charCodeAt(from))) from++;
+      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+      for (let i = from; i < to; i++) {
+        if (VALUE_BYTE[text.charCodeAt(i)] !== 1) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
+      }
+      const value = text.slice(from, to);
       rawHeaders.push(name, value);
       switch (name.length) {
         case 10:
@@ -338,15 +357,23 @@ function statusCodeOf(line: string): number {
     digit(9) &&
     digit(10) &&
     digit(11) &&
-    (line.length === 12 || (c(12) === 32 && FIELD_VALUE.test(line.slice(13))));
+    (line.length === 12 || (c(12) === 32 && allValueBytes(line, 13)));
   if (!valid) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'invalid status line');
   return (c(9) - 48) * 100 + (c(10) - 48) * 10 + (c(11) - 48);
 }
 
-function trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
+/** Every byte of `text` from `from` on may be in a field value. */
+function allValueBytes(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) if (VALUE_BYTE[text.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+function isOws(byte: number): boolean {
+  return byte === 32 || byte === 9;
+}
+
+function byteTable(allowed: (byte: number) => boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let byte = 0; byte < 256; byte++) table[byte] = allowed(byte) ? 1 : 0;
+  return table;
 }
