@@ -8,6 +8,8 @@
  * responses are read and skipped. Errors carry `HPE_*` codes, as llhttp's do.
  */
 
+import { isFieldValue, isToken, isTokenByte } from '../http/field-bytes';
+
 /** The parsed status line and header section of the final response. */
 export interface ResponseHead {
   readonly statusCode: number;
@@ -43,11 +45,6 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** 1 for each byte a field name may have (a token), and for each a field value may have: the two rules above, byte by byte. */
-const TOKEN_BYTE = byteTable((byte) => TOKEN.test(String.fromCharCode(byte)));
-const VALUE_BYTE = byteTable((byte) => FIELD_VALUE.test(String.fromCharCode(byte)));
 const COLON = 58;
 const DIGITS = /^\d{1,15}$/;
 // At most 13 hex digits: every size below 2^52 is exact as a JavaScript number.
@@ -198,8 +195,7 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    // Line by line in place, each byte checked against a table: no array of lines and no
-    // regular expression per field, the parser being on every proxied response's path.
+    // Line by line in place: no array of lines, the parser being on every proxied response's path.
     const size = text.length;
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd < 0) lineEnd = size;
@@ -216,7 +212,7 @@ export class ResponseParser {
       lineEnd = text.indexOf('\r\n', start);
       if (lineEnd < 0) lineEnd = size;
       let colon = start;
-      while (colon < lineEnd && TOKEN_BYTE[text.charCodeAt(colon)] === 1) colon++;
+      while (colon < lineEnd && isTokenByte(text.charCodeAt(colon))) colon++;
       if (colon === start || colon === lineEnd || text.charCodeAt(colon) !== COLON) {
         const anyColon = text.indexOf(':', start);
         const named = anyColon > start && anyColon < lineEnd;
@@ -227,9 +223,7 @@ export class ResponseParser {
       let to = lineEnd;
       while (from < to && isOws(text.charCodeAt(from))) from++;
       while (to > from && isOws(text.charCodeAt(to - 1))) to--;
-      for (let i = from; i < to; i++) {
-        if (VALUE_BYTE[text.charCodeAt(i)] !== 1) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
-      }
+      if (!isFieldValue(text, from, to)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
       const value = text.slice(from, to);
       rawHeaders.push(name, value);
       switch (name.length) {
@@ -340,7 +334,7 @@ export class ResponseParser {
 
   private validField(line: string): boolean {
     const colon = line.indexOf(':');
-    return colon > 0 && TOKEN.test(line.slice(0, colon)) && FIELD_VALUE.test(line.slice(colon + 1));
+    return colon > 0 && isToken(line.slice(0, colon)) && isFieldValue(line, colon + 1);
   }
 }
 
@@ -357,23 +351,11 @@ function statusCodeOf(line: string): number {
     digit(9) &&
     digit(10) &&
     digit(11) &&
-    (line.length === 12 || (c(12) === 32 && allValueBytes(line, 13)));
+    (line.length === 12 || (c(12) === 32 && isFieldValue(line, 13)));
   if (!valid) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'invalid status line');
   return (c(9) - 48) * 100 + (c(10) - 48) * 10 + (c(11) - 48);
 }
 
-/** Every byte of `text` from `from` on may be in a field value. */
-function allValueBytes(text: string, from: number): boolean {
-  for (let i = from; i < text.length; i++) if (VALUE_BYTE[text.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
 function isOws(byte: number): boolean {
   return byte === 32 || byte === 9;
-}
-
-function byteTable(allowed: (byte: number) => boolean): Uint8Array {
-  const table = new Uint8Array(256);
-  for (let byte = 0; byte < 256; byte++) table[byte] = allowed(byte) ? 1 : 0;
-  return table;
 }
