@@ -8,8 +8,10 @@
 //   node bench/instr-ab.js --scenario small-get|post-64k|limit|discovery [--warm 2000] [--m1 1000] [--m2 5000] A=.ab-base B=dist
 //   node bench/instr-ab.js … D=dist S=dist,--max-semi-space-size=1   (one build with and without a flag)
 //   node bench/instr-ab.js … G=dist F=@undici-floor                   (the gateway against its engine's floor)
+//   node bench/instr-ab.js --window … A=.ab-base B=dist   one process per figure: counters zeroed after the
+//                                                        warm-up, dumped after --m2 more requests, main thread (see countWindow)
 
-const { spawn } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
@@ -97,6 +99,76 @@ async function count(ctx, { file: target, dist, flags }, config, shape, warm, ex
   return Number(m[1]);
 }
 
+/**
+ * `--window`: one gateway process under callgrind, `warm` requests, then its counters zeroed
+ * (`callgrind_control -z`), `extra` requests and a dump (`--dump`): the instructions of the
+ * window alone, start-up, warm-up and exit left out, so one process gives the figure and the
+ * spread of two processes' totals (their collections and compilations falling differently)
+ * does not enter it.
+ */
+async function countWindow(ctx, { file: target, dist, flags }, config, shape, warm, extra) {
+  const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
+  const file = path.join(__dirname, 'targets', `${target}.js`);
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      '--separate-threads=yes',
+      '--dump-instr=no',
+      '--smc-check=all-non-file',
+      '--trace-children=no',
+      process.execPath,
+      ...flags,
+      file,
+      JSON.stringify(config),
+    ],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, BENCH_DIST: dist } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const control = (...args) =>
+    new Promise((resolve, reject) =>
+      execFile('callgrind_control', [...args, String(child.pid)], { timeout: 120_000 }, (err, stdout) =>
+        err ? reject(new Error(`callgrind_control ${args.join(' ')}: ${err.message}`)) : resolve(stdout),
+      ),
+    );
+  try {
+    const ready = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready in 180 s: ${stderr}`)), 180_000);
+      child.on('message', (m) => m.type === 'ready' && (clearTimeout(timer), resolve(m)));
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    const url = `${ready.url}${shape.path}`;
+    await load(url, shape, warm);
+    await control('--zero');
+    await load(url, shape, extra);
+    await control('--dump=window');
+    child.send({ type: 'stop' });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+  } finally {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  // One file per thread (--separate-threads): the main thread's (-01) is the figure, the
+  // others (V8's compiler and GC helpers) are reported beside it: a warm-up under valgrind
+  // leaves some of their one-off work (optimizing compiles) inside the window.
+  const prefix = `${path.basename(out)}.1-`;
+  const totals = new Map();
+  for (const f of fs.readdirSync(ctx.tmp).filter((name) => name.startsWith(prefix))) {
+    const m = /^(?:summary|totals): (\d+)/m.exec(fs.readFileSync(path.join(ctx.tmp, f), 'utf8'));
+    if (m) totals.set(f.slice(prefix.length), Number(m[1]));
+  }
+  const main = totals.get('01');
+  if (main === undefined) throw new Error('no window dump of the main thread in the callgrind output');
+  const all = [...totals.values()].reduce((sum, n) => sum + n, 0);
+  return { main: main / extra, all: all / extra };
+}
+
 async function main() {
   installCleanup();
   const argv = process.argv.slice(2);
@@ -105,6 +177,7 @@ async function main() {
   let m1 = 1000;
   let m2 = 5000;
   let rounds = 1;
+  let window = false;
   const variants = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -113,6 +186,7 @@ async function main() {
     else if (a === '--m1') m1 = Number(argv[++i]);
     else if (a === '--m2') m2 = Number(argv[++i]);
     else if (a === '--rounds') rounds = Number(argv[++i]);
+    else if (a === '--window') window = true;
     else {
       // `LABEL=DIR[,--flag…]`: Node/V8 flags for this variant's gateway alone.
       const label = a.slice(0, a.indexOf('='));
@@ -131,6 +205,14 @@ async function main() {
     const config = { upstream: upstream.url, fingerprint: FINGERPRINT, ...(shape.rateLimits && { rateLimits: shape.rateLimits }) };
     for (let r = 0; r < rounds; r++) {
       for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
+        if (window) {
+          const { main: per, all } = await countWindow(ctx, v, config, shape, warm, m2);
+          v.per.push(per);
+          process.stdout.write(
+            `round ${r} ${v.label.padEnd(8)} ${Math.round(per).toLocaleString('en')} instructions/request on the main thread, ${Math.round(all).toLocaleString('en')} with V8's threads (${m2} requests after ${warm})\n`,
+          );
+          continue;
+        }
         const [a, b] = await Promise.all([count(ctx, v, config, shape, warm, m1), count(ctx, v, config, shape, warm, m2)]);
         const per = (b - a) / (m2 - m1);
         v.per.push(per);
