@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { isFieldValue, isToken } from '../http/field-bytes';
+import { isFieldValue, isToken } from '../protocol/http-field-bytes';
 
 /**
  * `name: value` lines for every header (an array is one line per value), or null when a

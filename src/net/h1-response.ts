@@ -8,7 +8,7 @@
  * responses are read and skipped. Errors carry `HPE_*` codes, as llhttp's do.
  */
 
-import { isFieldValue, isToken, isTokenByte } from '../http/field-bytes';
+import { isFieldValue, isToken, isTokenByte } from '../protocol/http-field-bytes';
 
 /** The parsed status line and header section of the final response. */
 export interface ResponseHead {

@@ -4,7 +4,7 @@ import { pathOf } from './client-info';
 import { connectionListed } from './headers';
 import type { Rejection } from './observer';
 import { hasControlCharacter } from '../http/path-readings';
-import { isToken } from '../http/field-bytes';
+import { isToken } from '../protocol/http-field-bytes';
 
 /** How the gateway answers a request it will not forward. */
 export interface Refusal {

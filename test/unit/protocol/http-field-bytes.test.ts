@@ -1,4 +1,4 @@
-import { isFieldValue, isToken, isTokenByte, isValueByte } from '../../../src/http/field-bytes';
+import { isFieldValue, isToken, isTokenByte, isValueByte } from '../../../src/protocol/http-field-bytes';
 
 // The rules as RFC 9110 writes them (§5.6.2 tchar, §5.5 field-vchar, SP and HTAB), and as
 // node:http's own `checkIsHttpToken` and `checkInvalidHeaderChar` apply them.
