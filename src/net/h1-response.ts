@@ -8,8 +8,6 @@
  * responses are read and skipped. Errors carry `HPE_*` codes, as llhttp's do.
  */
 
-import { isFieldValue, isToken, isTokenByte } from '../protocol/http-field-bytes';
-
 /** The parsed status line and header section of the final response. */
 export interface ResponseHead {
   readonly statusCode: number;
@@ -45,7 +43,8 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const COLON = 58;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,15}$/;
 // At most 13 hex digits: every size below 2^52 is exact as a JavaScript number.
 const HEX = /^[0-9a-fA-F]{1,13}$/;
@@ -195,11 +194,8 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    // Line by line in place: no array of lines, the parser being on every proxied response's path.
-    const size = text.length;
-    let lineEnd = text.indexOf('\r\n');
-    if (lineEnd < 0) lineEnd = size;
-    const first = lineEnd === size ? text : text.slice(0, lineEnd);
+    const lines = text.split('\r\n');
+    const first = lines[0]!;
     const statusCode = statusCodeOf(first);
     const http11 = first.charCodeAt(7) === 49; // HTTP/1.1
     const rawHeaders: string[] = [];
@@ -208,23 +204,14 @@ export class ResponseParser {
     let transferEncoding = false;
     let saidClose = false;
     let saidKeepAlive = false;
-    for (let start = lineEnd + 2; start <= size; start = lineEnd + 2) {
-      lineEnd = text.indexOf('\r\n', start);
-      if (lineEnd < 0) lineEnd = size;
-      let colon = start;
-      while (colon < lineEnd && isTokenByte(text.charCodeAt(colon))) colon++;
-      if (colon === start || colon === lineEnd || text.charCodeAt(colon) !== COLON) {
-        const anyColon = text.indexOf(':', start);
-        const named = anyColon > start && anyColon < lineEnd;
-        throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', named ? 'invalid header name' : 'invalid header line');
-      }
-      const name = text.slice(start, colon);
-      let from = colon + 1;
-      let to = lineEnd;
-      while (from < to && isOws(text.charCodeAt(from))) from++;
-      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
-      if (!isFieldValue(text, from, to)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
-      const value = text.slice(from, to);
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header line');
+      const name = line.slice(0, colon);
+      if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header name');
+      const value = trimOws(line.slice(colon + 1));
+      if (!FIELD_VALUE.test(value)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header value');
       rawHeaders.push(name, value);
       switch (name.length) {
         case 10:
@@ -334,7 +321,7 @@ export class ResponseParser {
 
   private validField(line: string): boolean {
     const colon = line.indexOf(':');
-    return colon > 0 && isToken(line.slice(0, colon)) && isFieldValue(line, colon + 1);
+    return colon > 0 && TOKEN.test(line.slice(0, colon)) && FIELD_VALUE.test(line.slice(colon + 1));
   }
 }
 
@@ -351,11 +338,15 @@ function statusCodeOf(line: string): number {
     digit(9) &&
     digit(10) &&
     digit(11) &&
-    (line.length === 12 || (c(12) === 32 && isFieldValue(line, 13)));
+    (line.length === 12 || (c(12) === 32 && FIELD_VALUE.test(line.slice(13))));
   if (!valid) throw new ResponseParseError('HPE_INVALID_CONSTANT', 'invalid status line');
   return (c(9) - 48) * 100 + (c(10) - 48) * 10 + (c(11) - 48);
 }
 
-function isOws(byte: number): boolean {
-  return byte === 32 || byte === 9;
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
