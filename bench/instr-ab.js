@@ -54,15 +54,18 @@ function load(url, shape, n) {
   return Promise.all(Array.from({ length: shape.connections }, worker)).finally(() => agent.destroy());
 }
 
-/** One gateway process under callgrind: `warm + extra` requests, then its total instruction count. */
-async function count(ctx, { file: target, dist, flags }, config, shape, warm, extra) {
-  const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
+/**
+ * One target process under callgrind, writing to `out` (with `extraArgs` for valgrind):
+ * `drive(url, pid)` loads it once it is ready, then it is stopped, and killed whatever happened.
+ */
+async function underCallgrind(ctx, { file: target, dist, flags }, config, out, extraArgs, drive) {
   const file = path.join(__dirname, 'targets', `${target}.js`);
   const child = spawn(
     'valgrind',
     [
       '--tool=callgrind',
       `--callgrind-out-file=${out}`,
+      ...extraArgs,
       '--dump-instr=no',
       '--smc-check=all-non-file',
       '--trace-children=no',
@@ -82,7 +85,7 @@ async function count(ctx, { file: target, dist, flags }, config, shape, warm, ex
       child.on('message', (m) => m.type === 'ready' && (clearTimeout(timer), resolve(m)));
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
     });
-    await load(`${ready.url}${shape.path}`, shape, warm + extra);
+    await drive(ready.url, child.pid);
     child.send({ type: 'stop' });
     await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
   } finally {
@@ -92,11 +95,24 @@ async function count(ctx, { file: target, dist, flags }, config, shape, warm, ex
       // gone
     }
   }
-  const text = fs.readFileSync(out, 'utf8');
-  fs.rmSync(out, { force: true });
-  const m = /^(?:summary|totals): (\d+)/m.exec(text);
-  if (!m) throw new Error('no totals in the callgrind output');
+}
+
+/** The instruction total of a callgrind output file. */
+function totalOf(file) {
+  const m = /^(?:summary|totals): (\d+)/m.exec(fs.readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no totals in the callgrind output ${path.basename(file)}`);
   return Number(m[1]);
+}
+
+/** One gateway process under callgrind: `warm + extra` requests, then its total instruction count. */
+async function count(ctx, variant, config, shape, warm, extra) {
+  const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
+  await underCallgrind(ctx, variant, config, out, [], (url) => load(`${url}${shape.path}`, shape, warm + extra));
+  try {
+    return totalOf(out);
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
 }
 
 /**
@@ -106,67 +122,36 @@ async function count(ctx, { file: target, dist, flags }, config, shape, warm, ex
  * spread of two processes' totals (their collections and compilations falling differently)
  * does not enter it.
  */
-async function countWindow(ctx, { file: target, dist, flags }, config, shape, warm, extra) {
+async function countWindow(ctx, variant, config, shape, warm, extra) {
   const out = path.join(ctx.tmp, `cg-${process.hrtime.bigint()}.out`);
-  const file = path.join(__dirname, 'targets', `${target}.js`);
-  const child = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}`,
-      '--separate-threads=yes',
-      '--dump-instr=no',
-      '--smc-check=all-non-file',
-      '--trace-children=no',
-      process.execPath,
-      ...flags,
-      file,
-      JSON.stringify(config),
-    ],
-    { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, BENCH_DIST: dist } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const control = (...args) =>
+  const control = (pid, ...args) =>
     new Promise((resolve, reject) =>
-      execFile('callgrind_control', [...args, String(child.pid)], { timeout: 120_000 }, (err, stdout) =>
+      execFile('callgrind_control', [...args, String(pid)], { timeout: 120_000 }, (err, stdout) =>
         err ? reject(new Error(`callgrind_control ${args.join(' ')}: ${err.message}`)) : resolve(stdout),
       ),
     );
-  try {
-    const ready = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready in 180 s: ${stderr}`)), 180_000);
-      child.on('message', (m) => m.type === 'ready' && (clearTimeout(timer), resolve(m)));
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-    });
-    const url = `${ready.url}${shape.path}`;
+  await underCallgrind(ctx, variant, config, out, ['--separate-threads=yes'], async (base, pid) => {
+    const url = `${base}${shape.path}`;
     await load(url, shape, warm);
-    await control('--zero');
+    await control(pid, '--zero');
     await load(url, shape, extra);
-    await control('--dump=window');
-    child.send({ type: 'stop' });
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    await control(pid, '--dump=window');
+  });
+  const files = fs.readdirSync(ctx.tmp).filter((name) => name.startsWith(path.basename(out)));
+  try {
+    // One file per thread (--separate-threads): the main thread's (-01) is the figure, the
+    // others (V8's compiler and GC helpers) are reported beside it: a warm-up under valgrind
+    // leaves some of their one-off work (optimizing compiles) inside the window.
+    const prefix = `${path.basename(out)}.1-`;
+    const totals = new Map(files.filter((name) => name.startsWith(prefix)).map((name) => [name.slice(prefix.length), totalOf(path.join(ctx.tmp, name))]));
+    const main = totals.get('01');
+    if (main === undefined) throw new Error('no window dump of the main thread in the callgrind output');
+    const all = [...totals.values()].reduce((sum, n) => sum + n, 0);
+    return { main: main / extra, all: all / extra };
   } finally {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    // The window's dump and the one at exit, a file per thread each.
+    for (const name of files) fs.rmSync(path.join(ctx.tmp, name), { force: true });
   }
-  // One file per thread (--separate-threads): the main thread's (-01) is the figure, the
-  // others (V8's compiler and GC helpers) are reported beside it: a warm-up under valgrind
-  // leaves some of their one-off work (optimizing compiles) inside the window.
-  const prefix = `${path.basename(out)}.1-`;
-  const totals = new Map();
-  for (const f of fs.readdirSync(ctx.tmp).filter((name) => name.startsWith(prefix))) {
-    const m = /^(?:summary|totals): (\d+)/m.exec(fs.readFileSync(path.join(ctx.tmp, f), 'utf8'));
-    if (m) totals.set(f.slice(prefix.length), Number(m[1]));
-  }
-  const main = totals.get('01');
-  if (main === undefined) throw new Error('no window dump of the main thread in the callgrind output');
-  const all = [...totals.values()].reduce((sum, n) => sum + n, 0);
-  return { main: main / extra, all: all / extra };
 }
 
 async function main() {
