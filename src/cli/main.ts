@@ -4,6 +4,7 @@ import { PACKAGE_VERSION } from '../version';
 import { UsageError } from './args';
 import { DEMO_PORT } from './demo-ports';
 import { EXIT, type CliIo } from './io';
+import { keepMemoryReducerWorking } from './memory-reducer';
 
 const USAGE = `Usage: cryptid-gateway [COMMAND] [options]
 
@@ -135,7 +136,11 @@ const started = installSignalHandlers(argv[0] === undefined || argv[0] === 'serv
 main(argv, io).then(
   (result) => {
     if (typeof result === 'number') process.exitCode = result;
-    else started(result);
+    else {
+      started(result);
+      // A sidecar idles for long spells; on Node 24 V8 would not give back its memory then.
+      keepMemoryReducerWorking();
+    }
   },
   (err: unknown) => {
     if (err instanceof ConfigError) {
