@@ -38,7 +38,7 @@ const USAGE = `usage: node bench/run.js [options]
   --out FILE         results file (default bench/results/<YYYY-MM-DD>.md; quick runs write none)
   --dist DIR         compiled gateway to load (default dist/; also BENCH_DIST)
   --label TEXT       what the gateway under test is called in the tables (default "net", its HTTP engine)
-  --compare-dist DIR a second compiled gateway, measured interleaved with the first in the proxied HTTP scenarios
+  --compare-dist DIR a second compiled gateway, measured interleaved with the first in the proxied HTTP and WebSocket echo scenarios
   --compare-label T  what that second gateway is called (default "compare")
   --node MAJOR|PATH  run every target (gateway, http-proxy-3, bare servers, upstream) on another Node:
                      a major version (20, 22, 24: scripts/node-runtime.sh prints its binary) or a path

@@ -20,15 +20,18 @@ async function run(ctx) {
     children.push(upstream);
     const targets = [{ id: 'direct', label: 'upstream directly', child: upstream, url: upstream.url, ref: 'direct' }];
     await addNginx(ctx, 'ws-echo', targets, children, upstream);
-    for (const [id, label] of [
-      ['http-proxy-3', 'bare http-proxy-3'],
-      ['gateway', `gateway (library mode, ${ctx.opts.label})`],
+    const proxies = [
+      ['http-proxy-3', 'bare http-proxy-3', 'http-proxy-3'],
+      ['gateway', `gateway (library mode, ${ctx.opts.label})`, 'gateway'],
       // An open tunnel is bytes piped both ways: this is what that costs in Node with nothing else.
-      ['tcp-pipe', 'floor: node:net byte pipe'],
-    ]) {
+      ['tcp-pipe', 'floor: node:net byte pipe', 'tcp-pipe'],
+    ];
+    if (ctx.opts.compareDist) proxies.push(['gateway-compare', `gateway (library mode, ${ctx.opts.compareLabel})`, 'gateway', path.resolve(ctx.opts.compareDist)]);
+    for (const [id, label, file, dist] of proxies) {
       try {
         const config = { upstream: upstream.url, fingerprint: FINGERPRINT };
-        const child = await startTarget(ctx, id, id, config);
+        const options = dist ? { dist, ...(ctx.opts.compareNodeArgs && { gatewayNodeArgs: ctx.opts.compareNodeArgs }) } : {};
+        const child = await startTarget(ctx, id, file, config, options);
         children.push(child);
         const target = {
           id,
@@ -40,7 +43,7 @@ async function run(ctx) {
           engine: id !== 'http-proxy-3' ? 'http-proxy-3' : undefined,
           nginx: id !== 'http-proxy-3' ? 'nginx' : undefined,
         };
-        targets.push(renewable(ctx, target, children, id, id, config));
+        targets.push(renewable(ctx, target, children, id, file, config, options));
       } catch (err) {
         targets.push({ id, label, failed: `did not start: ${err.message.split('\n')[0]}` });
       }
