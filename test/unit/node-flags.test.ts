@@ -61,6 +61,21 @@ describe('the Node flags the gateway ships with (scripts/node-flags.txt)', () =>
     expect(limitMiB).toBeLessThan(capMiB + 256);
   });
 
+  it('leave hot code to TurboFan alone, without Maglev (which Node 24 would use)', () => {
+    const script = 'function f(x) { let s = 0; for (let i = 0; i < 100; i++) s += x * i; return s; } let t = 0; for (let i = 0; i < 2e5; i++) t += f(i); console.log(t > 0)';
+    const targets = (flags: string[]): string[] =>
+      [
+        ...execFileSync(process.execPath, [...flags, '--trace-opt', '-e', script])
+          .toString()
+          .matchAll(/target (\w+)/g),
+      ].map((m) => m[1] ?? '');
+    const shipped = targets(nodeFlags());
+    expect(shipped.some((t) => t.startsWith('TURBOFAN'))).toBe(true);
+    expect(shipped.filter((t) => t === 'MAGLEV')).toEqual([]);
+    // Without the flag Node 24 compiles the same function with Maglev first: the flag is what stops it.
+    if (Number(process.versions.node.split('.')[0]) >= 24) expect(targets([])).toContain('MAGLEV');
+  });
+
   it('are the image entrypoint’s', () => {
     const entrypoint = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'node-flags.js'), '--entrypoint', '/app/main.js']).toString()) as string[];
     expect(entrypoint).toEqual(['/usr/local/bin/node', ...nodeFlags(), '/app/main.js']);
