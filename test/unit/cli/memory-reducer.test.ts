@@ -1,4 +1,4 @@
-import { keepMemoryReducerWorking, v8NeedsReducerNudge } from '../../../src/cli/memory-reducer';
+import { v8NeedsReducerNudge } from '../../../src/cli/memory-reducer';
 
 describe('which V8 needs the memory reducer nudged', () => {
   it('is 13.1 and later: Node 24 (13.6), Node 26 (14.6)', () => {
@@ -7,14 +7,5 @@ describe('which V8 needs the memory reducer nudged', () => {
 
   it('is not V8 13.0 or 12 and older: Node 20 (11.3), Node 22 (12.4)', () => {
     expect(['13.0.245.25', '12.4.254.21', '11.3.244.8-node.19', ''].map(v8NeedsReducerNudge)).toEqual([false, false, false, false]);
-  });
-});
-
-describe('keepMemoryReducerWorking', () => {
-  it('returns a stop that can be called on any V8 (nothing is armed on older ones)', () => {
-    expect(() => keepMemoryReducerWorking('12.4.254.21')()).not.toThrow();
-    const stop = keepMemoryReducerWorking('13.6.233.17');
-    stop();
-    stop();
   });
 });
