@@ -248,6 +248,69 @@ async function idleTunnels(ctx, target, count, nofile, children, between = async
 }
 
 /**
+ * Streams a 10 MiB POST through `target` to the upstream's slow reader and samples the
+ * target's memory every 20 ms: the highest readings above its level before (after a full
+ * GC), as the process runs (`collect` false: forwarded chunks wait as garbage for the next
+ * collection) or with a full GC before every reading (`collect` true: what it holds).
+ */
+async function bigRun(target, collect) {
+  const before = await settled(target);
+  let max = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  let running = true;
+  const watch = (async () => {
+    while (running) {
+      try {
+        const m = await target.request({ type: 'memory', collect }, 'memory', 5000);
+        const rss = target.rssBytes();
+        max = {
+          rss: Math.max(max.rss, rss),
+          heapUsed: Math.max(max.heapUsed, m.heapUsed),
+          external: Math.max(max.external, m.external),
+          arrayBuffers: Math.max(max.arrayBuffers, m.arrayBuffers),
+        };
+      } catch {
+        // next sample
+      }
+      await sleep(20);
+    }
+  })();
+  const t0 = Date.now();
+  const answer = await bigPost(`${target.url}/v1/slow`, BIG);
+  const ms = Date.now() - t0;
+  running = false;
+  await watch;
+  if (answer.status !== 200 || answer.body !== `{"received":${BIG}}`) throw new Error(`10 MiB POST: ${answer.status} ${answer.body.slice(0, 100)}`);
+  return {
+    bytes: BIG,
+    ms,
+    highWaterMark: before.highWaterMark,
+    rss: max.rss - before.vmRss,
+    heapUsed: max.heapUsed - before.heapUsed,
+    external: max.external - before.external,
+    arrayBuffers: max.arrayBuffers - before.arrayBuffers,
+  };
+}
+
+/**
+ * The floor under what the gateway holds of a streamed body: a fresh node:net byte pipe
+ * (no HTTP, no per-request object) carrying the same 10 MiB POSTs, read the same way.
+ * Node reads a socket 64 KiB at a time whatever the stream's highWaterMark, and a relay
+ * under backpressure holds the read being written and the one read after it.
+ */
+async function pipeHolds(ctx, upstream) {
+  let pipe;
+  try {
+    pipe = await startTarget(ctx, 'tcp-pipe-held', 'tcp-pipe', { upstream: upstream.url }, { nodeArgs: ['--expose-gc'] });
+    return { live: await bigRun(pipe, false), held: await bigRun(pipe, true) };
+  } catch (err) {
+    ctx.warn(`one process · the byte pipe's 10 MiB POSTs: ${err.message.split('\n')[0]}`);
+    return undefined;
+  } finally {
+    await pipe?.stop();
+  }
+}
+
+/**
  * The gateway's phases, without their readings, for the lean floor: the two 10 MiB POSTs,
  * small GETs, 64 KiB POSTs, WebSocket echo and the idle tunnels, so that the floor under
  * the warmed discovery row has carried the same traffic.
@@ -321,47 +384,11 @@ async function run(ctx) {
     // Then, while RSS is still near its level at start, so that the delta shows; twice: as
     // the process lives it (received chunks wait for the next collection as garbage) and with
     // a full GC before every reading (what the gateway holds).
-    const bigRun = async (collect) => {
-      const before = await settled(gateway);
-      let max = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
-      let running = true;
-      const watch = (async () => {
-        while (running) {
-          try {
-            const m = await gateway.request({ type: 'memory', collect }, 'memory', 5000);
-            const rss = gateway.rssBytes();
-            max = {
-              rss: Math.max(max.rss, rss),
-              heapUsed: Math.max(max.heapUsed, m.heapUsed),
-              external: Math.max(max.external, m.external),
-              arrayBuffers: Math.max(max.arrayBuffers, m.arrayBuffers),
-            };
-          } catch {
-            // next sample
-          }
-          await sleep(20);
-        }
-      })();
-      const t0 = Date.now();
-      const answer = await bigPost(`${gateway.url}/v1/slow`, BIG);
-      const ms = Date.now() - t0;
-      running = false;
-      await watch;
-      if (answer.status !== 200 || answer.body !== `{"received":${BIG}}`) throw new Error(`10 MiB POST: ${answer.status} ${answer.body.slice(0, 100)}`);
-      return {
-        bytes: BIG,
-        ms,
-        highWaterMark: before.highWaterMark,
-        rss: max.rss - before.vmRss,
-        heapUsed: max.heapUsed - before.heapUsed,
-        external: max.external - before.external,
-        arrayBuffers: max.arrayBuffers - before.arrayBuffers,
-      };
-    };
     await phase('10 MiB POST to a slow reader (twice)', async () => {
-      big = { live: await bigRun(false), held: await bigRun(true) };
+      big = { live: await bigRun(gateway, false), held: await bigRun(gateway, true) };
       return { rps: NaN };
     });
+    big.pipe = await pipeHolds(ctx, upstream);
 
     await wrkPhase('small GET, 50 connections', '/v1/ping', 50, { method: 'GET' });
     await wrkPhase('64 KiB POST, 20 connections', '/v1/messages', 20, { method: 'POST', bodyBytes: 65536, headers: { 'Content-Type': 'application/octet-stream' } });
