@@ -244,10 +244,12 @@ function checks(results) {
     if (one.big) {
       const { held, live, pipe } = one.big;
       const floor = pipe ? `; a node:net byte pipe holds ${bytes(pipe.held.arrayBuffers)} of buffers (heap +${bytes(pipe.held.heapUsed)})` : '';
+      // "~2 ×": the buffers read include the few bytes other buffers of the process hold at
+      // that moment (the IPC message's, a probe's), so 5 % over is still two socket reads.
       add(
-        'a 10 MiB message costs ≤ ~2 × the highWaterMark (held: its buffers after a GC)',
-        `held: buffers +${bytes(held.arrayBuffers)} (heap +${bytes(held.heapUsed)}); as it runs: RSS +${bytes(live.rss)}, external +${bytes(live.external)}; highWaterMark ${bytes(held.highWaterMark)}${floor}`,
-        held.arrayBuffers <= 2 * held.highWaterMark,
+        'a 10 MiB message costs ≤ ~2 × the highWaterMark (held: its buffers after a GC; ~: within 5 %)',
+        `held: buffers +${bytes(held.arrayBuffers)} (${int(held.arrayBuffers)} B; heap +${bytes(held.heapUsed)}); as it runs: RSS +${bytes(live.rss)}, external +${bytes(live.external)}; highWaterMark ${bytes(held.highWaterMark)}${floor}`,
+        held.arrayBuffers <= 2.1 * held.highWaterMark,
       );
     }
   }
