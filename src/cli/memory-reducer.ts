@@ -25,13 +25,11 @@ export function v8NeedsReducerNudge(v8Version: string): boolean {
  * trivial one now and then makes that heap's allocation rate tiny instead of zero. The idle
  * sidecar on Node 24 then returns its young generation and pooled pages a few seconds after
  * start or after its last traffic (docs/operations.md, Memory). Does nothing on older V8.
- * Returns what stops it; the timer never keeps the process alive.
+ * For the life of the process: the timer never keeps it alive.
  */
-export function keepMemoryReducerWorking(v8Version: string = process.versions.v8): () => void {
-  if (!v8NeedsReducerNudge(v8Version)) return () => undefined;
+export function keepMemoryReducerWorking(): void {
+  if (!v8NeedsReducerNudge(process.versions.v8)) return;
   const allocate = (): void => void new Script('0');
   allocate();
-  const timer = setInterval(allocate, INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  setInterval(allocate, INTERVAL_MS).unref();
 }
